@@ -1,0 +1,194 @@
+"""Turn a model directory into a generated model (``model.json`` + ``vocab.py`` + a raw weights blob)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import GenerationError
+from .safetensors_reader import read_float_matrix, read_header, read_vector
+from .source import ModelSource, find_source
+from .tokenizer_spec import TokenizerSpec, read_tokenizer
+
+GENERATOR_VERSION = "1"
+FORMAT = "fastembed-static/1"
+WEIGHTS_FILE = "weights.f32.bin"
+VOCAB_MODULE = "vocab.py"
+_SEPARATORS = ("\n", "\x1f", "\x00")
+
+
+def generate(model_dir: Path | str, out_dir: Path | str, *, dims: int | None = None) -> Path:
+    """Generate a model from ``model_dir`` into ``out_dir`` (replaced atomically); returns ``out_dir``.
+
+    ``dims`` keeps only the first ``dims`` columns (Matryoshka truncation baked into a smaller table).
+    """
+    source = find_source(Path(model_dir))
+    spec = read_tokenizer(source.tokenizer)
+    table = _read_table(source)
+    if table.shape[0] != spec.vocab_size:
+        raise GenerationError(
+            source.weights,
+            f"the embedding table has {table.shape[0]} rows but {source.tokenizer.name} defines"
+            f" {spec.vocab_size} token ids (vocab size != table rows: mismatched files?)",
+        )
+    if dims is not None:
+        if not 0 < dims <= table.shape[1]:
+            raise GenerationError(source.weights, f"dims={dims} is outside 1..{table.shape[1]}")
+        table = np.ascontiguousarray(table[:, :dims])
+    return _write(Path(out_dir), source, spec, table)
+
+
+def _read_table(source: ModelSource) -> np.ndarray:
+    path = source.weights
+    tensors = read_header(path)
+    if "embedding.weight" in tensors:
+        return read_float_matrix(path, tensors["embedding.weight"])
+    if "embeddings" not in tensors:
+        raise GenerationError(
+            path, f"no tensor 'embedding.weight' or 'embeddings' (found: {sorted(tensors) or 'none'})"
+        )
+    table = read_float_matrix(path, tensors["embeddings"])
+    # model2vec's vocabulary-quantized models: row for token t is embeddings[mapping[t]] * weights[t].
+    if "mapping" in tensors:
+        mapping = read_vector(path, tensors["mapping"]).astype(np.int64)
+        if mapping.size and (mapping.min() < 0 or mapping.max() >= table.shape[0]):
+            raise GenerationError(path, "tensor 'mapping' points outside the 'embeddings' table")
+        table = table[mapping]
+    if "weights" in tensors:
+        weights = read_vector(path, tensors["weights"]).astype(np.float32)
+        if weights.shape[0] != table.shape[0]:
+            raise GenerationError(path, "tensor 'weights' does not have one entry per token")
+        table = table * weights[:, None]
+    return np.ascontiguousarray(table, dtype=np.float32)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write(out_dir: Path, source: ModelSource, spec: TokenizerSpec, table: np.ndarray) -> Path:
+    sources = {str(p.relative_to(source.root)): sha256_file(p) for p in source.files}
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        staging.chmod(0o755)
+        weights_path = staging / WEIGHTS_FILE
+        table.astype("<f4", copy=False).tofile(weights_path)
+        vocab_text = render_vocab_module(spec.tokens, source.tokenizer.name, sources[_rel(source, source.tokenizer)])
+        (staging / VOCAB_MODULE).write_text(vocab_text, encoding="utf-8", newline="\n")
+        metadata = _metadata(source, spec, table, sources, sha256_file(weights_path), vocab_text)
+        (staging / "model.json").write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        _replace_dir(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def _rel(source: ModelSource, path: Path) -> str:
+    return str(path.relative_to(source.root))
+
+
+def _metadata(
+    source: ModelSource,
+    spec: TokenizerSpec,
+    table: np.ndarray,
+    sources: dict[str, str],
+    weights_sha256: str,
+    vocab_text: str,
+) -> dict[str, Any]:
+    rows, dim = table.shape
+    return {
+        "format": FORMAT,
+        "generator_version": GENERATOR_VERSION,
+        "source": {"layout": source.layout, "path": str(source.root.resolve()), "sha256": sources},
+        "vocab_size": rows,
+        "dim": dim,
+        "dtype": "float32",
+        "byte_order": "little",
+        "normalize": source.normalize,
+        "weights": {"file": WEIGHTS_FILE, "bytes": rows * dim * 4, "sha256": weights_sha256},
+        "vocab": {
+            "module": VOCAB_MODULE,
+            "tokens": len(spec.tokens),
+            "sha256": hashlib.sha256(vocab_text.encode("utf-8")).hexdigest(),
+        },
+        "tokenizer": {
+            "clean_text": spec.clean_text,
+            "handle_chinese_chars": spec.handle_chinese_chars,
+            "strip_accents": spec.strip_accents,
+            "lowercase": spec.lowercase,
+            "unk_token": spec.unk_token,
+            "unk_id": spec.unk_id,
+            "continuing_subword_prefix": spec.continuing_subword_prefix,
+            "max_input_chars_per_word": spec.max_input_chars_per_word,
+            "added_tokens": [{"content": t.content, "id": t.id, "special": t.special} for t in spec.added_tokens],
+            "truncation": (
+                None
+                if spec.truncation_max_length is None
+                else {"max_length": spec.truncation_max_length, "direction": spec.truncation_direction}
+            ),
+        },
+        "special_token_ids": {t.content: t.id for t in spec.added_tokens if t.special},
+    }
+
+
+def render_vocab_module(tokens: list[str], source_name: str, source_sha256: str) -> str:
+    """The vocabulary as a typed module: one string literal, split at import (a dict literal of 30k entries
+    makes mypyc and the bytecode compiler slow and memory-hungry; one literal compiles and loads in ms)."""
+    separator = next((s for s in _SEPARATORS if not any(s in t for t in tokens)), None)
+    if separator is None:
+        raise GenerationError(source_name, "vocabulary tokens contain every separator candidate")
+    joined = separator.join(tokens)
+    return (
+        f"# Generated by fastembed-static's generator (gen/, version {GENERATOR_VERSION}); do not edit.\n"
+        f"# Input: {source_name} (sha256 {source_sha256}).\n"
+        "# Regenerate with: fastembed-static gen MODEL_DIR --out DIR\n"
+        '"""WordPiece vocabulary: token i of TOKENS.split(SEPARATOR) has id i."""\n\n'
+        "from typing import Final\n\n"
+        f"VOCAB_SIZE: Final = {len(tokens)}\n"
+        f"SEPARATOR: Final = {separator!r}\n"
+        f"TOKENS: Final = {joined!r}\n"
+    )
+
+
+def _replace_dir(staging: Path, out_dir: Path) -> None:
+    """Move the finished staging dir into place; an existing output is swapped out, never half-overwritten."""
+    if out_dir.exists() or out_dir.is_symlink():
+        if not (out_dir / "model.json").is_file() and any(out_dir.iterdir()):
+            raise GenerationError(out_dir, "exists and is not a generated model; refusing to replace it")
+        old = out_dir.with_name(f".{out_dir.name}.old.{os.getpid()}")
+        os.replace(out_dir, old)
+        os.replace(staging, out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(staging, out_dir)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m gen", description="Generate a fastembed-static model.")
+    parser.add_argument("model_dir", type=Path)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--dims", type=int, default=None)
+    args = parser.parse_args(argv)
+    try:
+        generate(args.model_dir, args.out, dims=args.dims)
+    except GenerationError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(args.out)
+    return 0

@@ -1,0 +1,153 @@
+"""A strict reader for the safetensors format, with numpy only.
+
+Format: an 8-byte little-endian header length N, N bytes of JSON header
+(``{name: {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {...}}``), then the data buffer.
+Every inconsistency (a header longer than the file, offsets past the end, a size that does not match dtype and
+shape, overlapping or missing bytes) is a :class:`GenerationError` that names the file.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import GenerationError
+
+_DTYPES: dict[str, str] = {
+    "F64": "<f8",
+    "F32": "<f4",
+    "F16": "<f2",
+    "I64": "<i8",
+    "I32": "<i4",
+    "I16": "<i2",
+    "I8": "i1",
+    "U8": "u1",
+    "BOOL": "?",
+}
+FLOAT_DTYPES = frozenset({"F64", "F32", "F16", "BF16"})
+_MAX_HEADER = 100 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    name: str
+    dtype: str
+    shape: tuple[int, ...]
+    begin: int  # absolute file offset of the first byte
+    end: int  # absolute file offset one past the last byte
+
+
+def read_header(path: Path) -> dict[str, TensorInfo]:
+    """Parse and validate the header of a safetensors file; returns tensor name -> TensorInfo."""
+    try:
+        file_size = path.stat().st_size
+        with path.open("rb") as f:
+            prefix = f.read(8)
+            if len(prefix) < 8:
+                raise GenerationError(path, f"truncated safetensors file: {file_size} bytes, no header length")
+            (header_len,) = struct.unpack("<Q", prefix)
+            if header_len > min(file_size - 8, _MAX_HEADER):
+                raise GenerationError(
+                    path,
+                    f"corrupt safetensors file: header claims {header_len} bytes but the file has {file_size} bytes",
+                )
+            raw = f.read(header_len)
+    except OSError as e:
+        raise GenerationError(path, f"cannot read: {e.strerror or e}") from e
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise GenerationError(path, f"corrupt safetensors file: header is not valid JSON ({e})") from e
+    if not isinstance(header, dict):
+        raise GenerationError(path, "corrupt safetensors file: header is not a JSON object")
+    data_start = 8 + header_len
+    data_size = file_size - data_start
+    tensors: dict[str, TensorInfo] = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        tensors[name] = _tensor_info(path, name, entry, data_start, data_size)
+    spans = sorted((t.begin, t.end) for t in tensors.values())
+    expected = data_start
+    for begin, end in spans:
+        if begin != expected:
+            raise GenerationError(path, "corrupt safetensors file: tensor data overlaps or leaves gaps")
+        expected = end
+    if expected != file_size:
+        raise GenerationError(
+            path,
+            f"corrupt safetensors file: tensors end at byte {expected} but the file has {file_size} bytes"
+            " (truncated or padded)",
+        )
+    return tensors
+
+
+def _tensor_info(path: Path, name: str, entry: object, data_start: int, data_size: int) -> TensorInfo:
+    if not isinstance(entry, dict):
+        raise GenerationError(path, f"corrupt safetensors file: entry {name!r} is not an object")
+    dtype = entry.get("dtype")
+    shape = entry.get("shape")
+    offsets = entry.get("data_offsets")
+    if not isinstance(dtype, str) or not isinstance(shape, list) or not isinstance(offsets, list):
+        raise GenerationError(path, f"corrupt safetensors file: entry {name!r} lacks dtype, shape or data_offsets")
+    if not all(isinstance(d, int) and d >= 0 for d in shape):
+        raise GenerationError(path, f"corrupt safetensors file: tensor {name!r} has shape {shape}")
+    if len(offsets) != 2 or not all(isinstance(o, int) for o in offsets):
+        raise GenerationError(path, f"corrupt safetensors file: tensor {name!r} has data_offsets {offsets}")
+    begin, end = offsets
+    if not 0 <= begin <= end <= data_size:
+        raise GenerationError(
+            path,
+            f"corrupt safetensors file: tensor {name!r} spans bytes {begin}..{end} of a {data_size}-byte data"
+            " section (truncated file?)",
+        )
+    itemsize = 2 if dtype == "BF16" else np.dtype(_DTYPES[dtype]).itemsize if dtype in _DTYPES else 0
+    count = 1
+    for d in shape:
+        count *= d
+    if itemsize and count * itemsize != end - begin:
+        raise GenerationError(
+            path,
+            f"corrupt safetensors file: tensor {name!r} of dtype {dtype} and shape {tuple(shape)} needs"
+            f" {count * itemsize} bytes, header gives {end - begin}",
+        )
+    return TensorInfo(name, dtype, tuple(shape), data_start + begin, data_start + end)
+
+
+def read_float_matrix(path: Path, info: TensorInfo) -> np.ndarray:
+    """Load one 2-D float tensor as a float32 C-contiguous array (float16 and bfloat16 widen exactly)."""
+    if len(info.shape) != 2:
+        raise GenerationError(path, f"tensor {info.name!r} must be 2-D (vocab x dim), it has shape {info.shape}")
+    if info.dtype not in FLOAT_DTYPES:
+        raise GenerationError(path, f"tensor {info.name!r} must be a float table, its dtype is {info.dtype}")
+    if info.dtype == "F64":
+        raise GenerationError(path, f"tensor {info.name!r} is float64: narrowing to float32 would change results")
+    with path.open("rb") as f:
+        f.seek(info.begin)
+        raw = f.read(info.end - info.begin)
+    if len(raw) != info.end - info.begin:
+        raise GenerationError(path, f"truncated safetensors file while reading tensor {info.name!r}")
+    if info.dtype == "BF16":
+        bits = np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16
+        table = bits.view(np.float32)
+    else:
+        table = np.frombuffer(raw, dtype=_DTYPES[info.dtype]).astype(np.float32)
+    table = table.reshape(info.shape)
+    if not np.isfinite(table).all():
+        raise GenerationError(path, f"tensor {info.name!r} holds NaN or infinite values")
+    return np.ascontiguousarray(table)
+
+
+def read_vector(path: Path, info: TensorInfo) -> np.ndarray:
+    """Load a 1-D tensor (model2vec's optional ``weights`` or ``mapping``) as its own dtype."""
+    if len(info.shape) != 1 or info.dtype not in _DTYPES:
+        raise GenerationError(path, f"tensor {info.name!r} must be 1-D numeric, it is {info.dtype} {info.shape}")
+    with path.open("rb") as f:
+        f.seek(info.begin)
+        raw = f.read(info.end - info.begin)
+    vector: np.ndarray = np.frombuffer(raw, dtype=_DTYPES[info.dtype]).copy()
+    return vector

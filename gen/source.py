@@ -1,0 +1,108 @@
+"""Find the files of a static embedding model in either supported layout.
+
+- sentence-transformers: ``modules.json`` whose first module is a ``StaticEmbedding`` (its ``path``, possibly the
+  root, holds ``tokenizer.json`` and ``model.safetensors`` with tensor ``embedding.weight``), optionally followed
+  by ``Normalize``.
+- model2vec: ``config.json`` (``normalize`` flag), ``tokenizer.json``, ``model.safetensors`` with ``embeddings``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import GenerationError
+
+STATIC_EMBEDDING_TYPES = frozenset(
+    {
+        "sentence_transformers.models.StaticEmbedding",
+        "sentence_transformers.sentence_transformer.modules.static_embedding.StaticEmbedding",
+        "sentence_transformers.sentence_transformer.modules.StaticEmbedding",
+    }
+)
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    layout: str  # "sentence-transformers" or "model2vec"
+    root: Path
+    tokenizer: Path
+    weights: Path
+    config: Path  # modules.json or config.json
+    normalize: bool
+
+    @property
+    def files(self) -> list[Path]:
+        return [self.config, self.tokenizer, self.weights]
+
+
+def find_source(root: Path) -> ModelSource:
+    if not root.is_dir():
+        raise GenerationError(root, "model directory does not exist" if not root.exists() else "not a directory")
+    modules = root / "modules.json"
+    if modules.is_file():
+        return _sentence_transformers(root, modules)
+    config = root / "config.json"
+    if config.is_file():
+        return _model2vec(root, config)
+    raise GenerationError(
+        root,
+        "not a static embedding model: no modules.json (sentence-transformers layout) and no config.json"
+        " (model2vec layout)",
+    )
+
+
+def _sentence_transformers(root: Path, modules_path: Path) -> ModelSource:
+    modules = _load_json(modules_path)
+    if not isinstance(modules, list) or not modules or not all(isinstance(m, dict) for m in modules):
+        raise GenerationError(modules_path, "expected a non-empty JSON list of module objects")
+    first, rest = modules[0], modules[1:]
+    if first.get("type") not in STATIC_EMBEDDING_TYPES:
+        raise GenerationError(
+            modules_path,
+            f"the first module is {first.get('type')!r}, not a StaticEmbedding: this is not a static embedding model",
+        )
+    normalize = False
+    for module in rest:
+        kind = str(module.get("type", ""))
+        if kind.rsplit(".", 1)[-1] == "Normalize":
+            normalize = True
+        else:
+            raise GenerationError(
+                modules_path, f"unsupported module after StaticEmbedding: {kind!r} (only Normalize is supported)"
+            )
+    folder = root / str(first.get("path") or ".")
+    tokenizer = folder / "tokenizer.json"
+    weights = folder / "model.safetensors"
+    _require(tokenizer, weights)
+    return ModelSource("sentence-transformers", root, tokenizer, weights, modules_path, normalize)
+
+
+def _model2vec(root: Path, config_path: Path) -> ModelSource:
+    config = _load_json(config_path)
+    if not isinstance(config, dict):
+        raise GenerationError(config_path, "expected a JSON object")
+    normalize = config.get("normalize", False)
+    if not isinstance(normalize, bool):
+        raise GenerationError(config_path, f"'normalize' must be true or false, not {normalize!r}")
+    tokenizer = root / "tokenizer.json"
+    weights = root / "model.safetensors"
+    _require(tokenizer, weights)
+    return ModelSource("model2vec", root, tokenizer, weights, config_path, normalize)
+
+
+def _require(*paths: Path) -> None:
+    for path in paths:
+        if not path.is_file():
+            raise GenerationError(path, "file is missing")
+
+
+def _load_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise GenerationError(path, f"invalid JSON: {e}") from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise GenerationError(path, f"cannot read: {e}") from e

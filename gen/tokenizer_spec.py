@@ -1,0 +1,163 @@
+"""Read a Hugging Face ``tokenizer.json`` and keep what the runtime needs, refusing what it cannot reproduce.
+
+Supported: normalizer ``BertNormalizer``, pre-tokenizer ``BertPreTokenizer``, model ``WordPiece``, added tokens
+matched in the raw text (``normalized: false``, no ``lstrip``/``rstrip``/``single_word``). Anything else is a
+:class:`GenerationError` that names the unsupported component, because a silently different tokenization would
+give silently different vectors.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import GenerationError
+
+
+@dataclass(frozen=True)
+class AddedToken:
+    content: str
+    id: int
+    special: bool
+
+
+@dataclass(frozen=True)
+class TokenizerSpec:
+    tokens: list[str]  # WordPiece vocabulary, token i has id i
+    unk_token: str
+    unk_id: int
+    continuing_subword_prefix: str
+    max_input_chars_per_word: int
+    clean_text: bool
+    handle_chinese_chars: bool
+    strip_accents: bool  # already resolved: BertNormalizer's null means "follow lowercase"
+    lowercase: bool
+    added_tokens: list[AddedToken]
+    truncation_max_length: int | None
+    truncation_direction: str  # "right" keeps the first tokens, "left" the last
+
+    @property
+    def vocab_size(self) -> int:
+        """Rows the embedding table must have: the WordPiece vocabulary plus added tokens past its end."""
+        return max([len(self.tokens)] + [t.id + 1 for t in self.added_tokens])
+
+
+def read_tokenizer(path: Path) -> TokenizerSpec:
+    data = _load_json(path)
+    normalizer = _component(path, data, "normalizer", "BertNormalizer")
+    _component(path, data, "pre_tokenizer", "BertPreTokenizer")
+    model = _component(path, data, "model", "WordPiece")
+
+    vocab = model.get("vocab")
+    if not isinstance(vocab, dict) or not vocab:
+        raise GenerationError(path, "model.vocab is missing or empty")
+    tokens = [""] * len(vocab)
+    seen = [False] * len(vocab)
+    for token, token_id in vocab.items():
+        if not isinstance(token_id, int) or not 0 <= token_id < len(vocab) or seen[token_id]:
+            raise GenerationError(
+                path, f"WordPiece vocab ids must be 0..{len(vocab) - 1} without gaps; {token!r} has id {token_id!r}"
+            )
+        tokens[token_id] = token
+        seen[token_id] = True
+
+    unk_token = model.get("unk_token", "[UNK]")
+    if not isinstance(unk_token, str) or unk_token not in vocab:
+        raise GenerationError(path, f"WordPiece unk_token {unk_token!r} is not in the vocabulary")
+    prefix = model.get("continuing_subword_prefix", "##")
+    max_chars = model.get("max_input_chars_per_word", 100)
+    if not isinstance(prefix, str) or not isinstance(max_chars, int) or max_chars < 0:
+        raise GenerationError(path, "WordPiece continuing_subword_prefix or max_input_chars_per_word is invalid")
+
+    lowercase = _flag(path, normalizer, "lowercase", True)
+    strip = normalizer.get("strip_accents")
+    if strip is not None and not isinstance(strip, bool):
+        raise GenerationError(path, f"BertNormalizer.strip_accents must be true, false or null, not {strip!r}")
+    return TokenizerSpec(
+        tokens=tokens,
+        unk_token=unk_token,
+        unk_id=vocab[unk_token],
+        continuing_subword_prefix=prefix,
+        max_input_chars_per_word=max_chars,
+        clean_text=_flag(path, normalizer, "clean_text", True),
+        handle_chinese_chars=_flag(path, normalizer, "handle_chinese_chars", True),
+        strip_accents=lowercase if strip is None else strip,
+        lowercase=lowercase,
+        added_tokens=_added_tokens(path, data, vocab),
+        **_truncation(path, data),
+    )
+
+
+def _load_json(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as e:
+        raise GenerationError(path, "file is missing") from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise GenerationError(path, f"cannot read: {e}") from e
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise GenerationError(path, f"invalid JSON: {e}") from e
+    if not isinstance(data, dict):
+        raise GenerationError(path, "expected a JSON object at the top level")
+    return data
+
+
+def _component(path: Path, data: dict[str, Any], key: str, expected: str) -> dict[str, Any]:
+    component = data.get(key)
+    kind = component.get("type") if isinstance(component, dict) else None
+    if not isinstance(component, dict) or kind != expected:
+        found = "none" if component is None else repr(kind)
+        raise GenerationError(
+            path,
+            f"unsupported {key}: {found}; fastembed-static reproduces only BertNormalizer + BertPreTokenizer +"
+            f" WordPiece tokenizers (this {key} must be {expected})",
+        )
+    return component
+
+
+def _flag(path: Path, component: dict[str, Any], key: str, default: bool) -> bool:
+    value = component.get(key, default)
+    if not isinstance(value, bool):
+        raise GenerationError(path, f"{component.get('type')}.{key} must be true or false, not {value!r}")
+    return value
+
+
+def _added_tokens(path: Path, data: dict[str, Any], vocab: dict[str, int]) -> list[AddedToken]:
+    entries = data.get("added_tokens") or []
+    if not isinstance(entries, list):
+        raise GenerationError(path, "added_tokens must be a list")
+    result: list[AddedToken] = []
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("content"), str) or not entry["content"]:
+            raise GenerationError(path, f"invalid added token entry {entry!r}")
+        content: str = entry["content"]
+        token_id = entry.get("id")
+        if not isinstance(token_id, int) or token_id < 0:
+            raise GenerationError(path, f"added token {content!r} has invalid id {token_id!r}")
+        if content in vocab and vocab[content] != token_id:
+            raise GenerationError(path, f"added token {content!r} has id {token_id} but the vocab says {vocab[content]}")
+        for flag in ("normalized", "lstrip", "rstrip", "single_word"):
+            if entry.get(flag, False):
+                raise GenerationError(
+                    path,
+                    f"added token {content!r} sets {flag}=true; fastembed-static supports only added tokens matched"
+                    " verbatim in the raw text (normalized, lstrip, rstrip and single_word all false)",
+                )
+        result.append(AddedToken(content, token_id, bool(entry.get("special", False))))
+    return result
+
+
+def _truncation(path: Path, data: dict[str, Any]) -> dict[str, Any]:
+    truncation = data.get("truncation")
+    if truncation is None:
+        return {"truncation_max_length": None, "truncation_direction": "right"}
+    if not isinstance(truncation, dict) or not isinstance(truncation.get("max_length"), int):
+        raise GenerationError(path, f"unsupported truncation setting {truncation!r}")
+    direction = str(truncation.get("direction", "Right")).lower()
+    if direction not in ("right", "left"):
+        raise GenerationError(path, f"unsupported truncation direction {truncation.get('direction')!r}")
+    return {"truncation_max_length": truncation["max_length"], "truncation_direction": direction}
