@@ -1,0 +1,21 @@
+"""fastembed-static: static text embeddings (token lookup + mean pooling), fast, with numpy only.
+
+>>> from fastembed_static import StaticModel
+>>> model = StaticModel.default()
+>>> model.encode(["a text", "another"]).shape
+(2, 256)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import _tokenizer
+from .errors import ModelFileError
+from .model import StaticModel
+
+__version__ = "0.1.0"
+COMPILED: bool = Path(_tokenizer.__file__ or "").suffix in (".so", ".pyd")
+"""True when the tokenizer core runs as native code compiled by mypyc, False for the pure-Python fallback."""
+
+__all__ = ["COMPILED", "ModelFileError", "StaticModel", "__version__"]

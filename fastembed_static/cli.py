@@ -1,0 +1,144 @@
+"""The ``fastembed-static`` command: ``embed`` texts, ``gen`` a model, ``info`` about a model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelFileError
+from .model import StaticModel
+
+PROGRESS_THRESHOLD = 5000  # texts; fewer finish too fast for a progress bar to help
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.run(args)
+        return result
+    except (ModelFileError, OSError, ValueError, TypeError) as e:
+        print(f"fastembed-static: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fastembed-static", description=__doc__)
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    embed = sub.add_parser("embed", help="embed texts (arguments, or --input FILE with one text per line)")
+    embed.add_argument("texts", nargs="*", help="texts to embed")
+    embed.add_argument("--input", type=Path, help="UTF-8 file with one text per line ('-' for stdin)")
+    embed.add_argument("--output", type=Path, help="write an (n, dim) float32 .npy file (atomically)")
+    embed.add_argument("--model", help="generated model or model directory (default: the bundled model)")
+    embed.add_argument("--dim", type=int, help="keep the first DIM dimensions (Matryoshka)")
+    norm = embed.add_mutually_exclusive_group()
+    norm.add_argument("--normalize", dest="normalize", action="store_true", default=None, help="L2-normalize")
+    norm.add_argument("--no-normalize", dest="normalize", action="store_false", help="do not L2-normalize")
+    embed.add_argument("--batch-size", type=int, default=1024)
+    embed.add_argument("--quiet", action="store_true", help="no progress bar")
+    embed.set_defaults(run=_embed)
+
+    gen = sub.add_parser("gen", help="generate a model from a sentence-transformers or model2vec model directory")
+    gen.add_argument("model_dir", type=Path)
+    gen.add_argument("--out", type=Path, required=True, help="output directory (replaced atomically)")
+    gen.add_argument("--dims", type=int, help="bake in only the first DIMS dimensions")
+    gen.set_defaults(run=_gen)
+
+    info = sub.add_parser("info", help="describe a model (default: the bundled model)")
+    info.add_argument("model", nargs="?")
+    info.set_defaults(run=_info)
+    return parser
+
+
+def _load(model: str | None) -> StaticModel:
+    return StaticModel.default() if model is None else StaticModel.from_pretrained(model)
+
+
+def _read_lines(source: Path) -> list[str]:
+    raw = sys.stdin.buffer.read() if str(source) == "-" else source.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise ValueError(f"{source}: line {line} is not valid UTF-8 ({e.reason} at byte {e.start})") from None
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the newline that ends the last line does not start another text
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def _embed(args: argparse.Namespace) -> int:
+    if args.input is not None and args.texts:
+        raise ValueError("give texts as arguments or with --input, not both")
+    texts: list[str] = _read_lines(args.input) if args.input is not None else list(args.texts)
+    if not texts:
+        raise ValueError("no texts to embed: pass texts as arguments or --input FILE")
+    if args.output is not None and args.output.suffix != ".npy":
+        raise ValueError(f"--output must end with .npy, got {args.output}")
+    model = _load(args.model)
+    show = not args.quiet and len(texts) >= PROGRESS_THRESHOLD
+    vectors = model.encode(
+        texts, batch_size=args.batch_size, normalize=args.normalize, dim=args.dim, show_progress_bar=show
+    )
+    if args.output is not None:
+        save_npy_atomically(args.output, vectors)
+        print(f"wrote {vectors.shape[0]} x {vectors.shape[1]} float32 to {args.output}", file=sys.stderr)
+    else:
+        for text, vector in zip(texts, vectors):
+            print(json.dumps({"text": text, "embedding": [round(float(x), 7) for x in vector]}, ensure_ascii=False))
+    return 0
+
+
+def save_npy_atomically(path: Path, array: np.ndarray) -> None:
+    """Write to a temporary file beside ``path``, fsync, then rename: ``path`` is never left half-written."""
+    directory = path.resolve().parent
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.save(f, array)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _gen(args: argparse.Namespace) -> int:
+    from .gen import GenerationError, generate
+
+    try:
+        out = generate(args.model_dir, args.out, dims=args.dims)
+    except GenerationError as e:
+        print(f"fastembed-static: error: {e}", file=sys.stderr)
+        return 2
+    model = StaticModel.from_pretrained(out)
+    print(f"generated {out}: {model.vocab_size} tokens x {model.dim} dims")
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    model = _load(args.model)
+    meta = model.metadata
+    weights = model.path / meta["weights"]["file"]
+    print(f"path:        {model.path}")
+    print(f"source:      {meta['source']['layout']} model at {meta['source']['path']}")
+    print(f"vocab size:  {model.vocab_size}")
+    print(f"dims:        {model.dim}")
+    print(f"dtype:       {meta['dtype']}")
+    print(f"normalize:   {meta['normalize']}")
+    print(f"weights:     {weights.name}, {weights.stat().st_size} bytes, sha256 {meta['weights']['sha256']}")
+    print(f"generator:   version {meta['generator_version']}")
+    for name, digest in meta["source"]["sha256"].items():
+        print(f"source file: {name} sha256 {digest}")
+    return 0

@@ -1,0 +1,218 @@
+"""The public ``StaticModel``: tokenize with the fast core, pool with numpy."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, overload
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _charmap, _model_files, _pooling
+from ._tokenizer import BadTextError, Tokenizer
+from .errors import ModelFileError
+
+Vector = npt.NDArray[np.float32]
+DEFAULT_MODEL_DIR = Path(__file__).parent / "_models" / "default"
+
+
+def build_tokenizer(
+    config: dict[str, Any], tokens: list[str], core: Callable[..., Tokenizer] = Tokenizer
+) -> Tokenizer:
+    """The tokenizer core for a generated model's ``tokenizer`` metadata (``core``: the class to build, so
+    tests can build the pure-Python twin of the compiled class)."""
+    normalizer = _charmap.NormalizerConfig(
+        clean_text=bool(config["clean_text"]),
+        handle_chinese_chars=bool(config["handle_chinese_chars"]),
+        strip_accents=bool(config["strip_accents"]),
+        lowercase=bool(config["lowercase"]),
+    )
+    plan = _charmap.ascii_plan(normalizer)
+    truncation = config.get("truncation")
+    return core(
+        tokens=tokens,
+        unk_id=int(config["unk_id"]),
+        prefix=str(config["continuing_subword_prefix"]),
+        max_chars=int(config["max_input_chars_per_word"]),
+        added_tokens=[(str(t["content"]), int(t["id"])) for t in config["added_tokens"]],
+        translation=_charmap.TranslationTable(normalizer),
+        ascii_lowercase=plan.lowercase if plan else False,
+        ascii_delete=plan.delete if plan else "",
+        ascii_word_chars=plan.word_chars if plan else "",
+        ascii_punct_chars=plan.punct_chars if plan else "",
+        use_ascii_path=plan is not None,
+        reorder_marks=_charmap.reorder_marks_string() if normalizer.strip_accents else "",
+        truncate_to=int(truncation["max_length"]) if truncation else -1,
+        truncate_left=bool(truncation and truncation["direction"] == "left"),
+    )
+
+
+class StaticModel:
+    """A static embedding model: a text's embedding is the mean of its tokens' rows of a lookup table.
+
+    Load one with :meth:`default` (the bundled model) or :meth:`from_pretrained` (a generated model directory, or a
+    model directory in the sentence-transformers or model2vec layout, generated once into a cache).
+    """
+
+    def __init__(self, generated: _model_files.GeneratedModel) -> None:
+        self._generated = generated
+        self._table = generated.weights
+        self._tokenizer = build_tokenizer(generated.tokenizer_config, generated.tokens)
+        self.normalize_default: bool = bool(generated.metadata["normalize"])
+
+    @classmethod
+    def default(cls) -> StaticModel:
+        """The bundled default model (distilled from all-MiniLM-L6-v2 with model2vec; see README)."""
+        if not (DEFAULT_MODEL_DIR / "model.json").is_file():
+            raise ModelFileError(
+                DEFAULT_MODEL_DIR, "the bundled default model was not generated: reinstall with `pip install .`"
+            )
+        return cls(_model_files.load(DEFAULT_MODEL_DIR))
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, *, cache_dir: str | Path | None = None) -> StaticModel:
+        """Load a generated model directory, or generate one from a raw model directory into the cache."""
+        path = Path(path)
+        if _model_files.is_generated_model(path):
+            return cls(_model_files.load(path))
+        from ._generated_cache import generate_cached
+
+        return cls(_model_files.load(generate_cached(path, cache_dir=cache_dir)))
+
+    @property
+    def dim(self) -> int:
+        return int(self._table.shape[1])
+
+    @property
+    def vocab_size(self) -> int:
+        return int(self._table.shape[0])
+
+    @property
+    def path(self) -> Path:
+        return self._generated.path
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return self._generated.metadata
+
+    def verify(self) -> None:
+        """Check the sha256 of the weights and vocabulary files against model.json (reads them whole)."""
+        _model_files.verify_checksums(self._generated)
+
+    def tokenize(self, text: str) -> list[int]:
+        """Token ids of ``text``, identical to HF tokenizers' ``encode(text, add_special_tokens=False).ids``."""
+        _check_text(text, None)
+        try:
+            return self._tokenizer.encode(text)
+        except BadTextError as e:
+            raise ValueError(f"text cannot be tokenized: {e}") from None
+
+    @overload
+    def encode(
+        self,
+        texts: str,
+        *,
+        batch_size: int = ...,
+        normalize: bool | None = ...,
+        dim: int | None = ...,
+        show_progress_bar: bool = ...,
+    ) -> Vector: ...
+
+    @overload
+    def encode(
+        self,
+        texts: Iterable[str],
+        *,
+        batch_size: int = ...,
+        normalize: bool | None = ...,
+        dim: int | None = ...,
+        show_progress_bar: bool = ...,
+    ) -> Vector: ...
+
+    def encode(
+        self,
+        texts: str | Iterable[str],
+        *,
+        batch_size: int = 1024,
+        normalize: bool | None = None,
+        dim: int | None = None,
+        show_progress_bar: bool = False,
+    ) -> Vector:
+        """Embed one text (shape ``(dim,)``) or many (shape ``(n, dim)``), float32.
+
+        ``normalize``: L2-normalize the vectors; None uses the model's own setting (a Normalize module or
+        model2vec's ``normalize`` flag). ``dim``: keep the first ``dim`` dimensions (Matryoshka), applied before
+        normalizing, as sentence-transformers' ``truncate_dim`` does.
+        """
+        table = self._columns(dim)
+        do_normalize = self.normalize_default if normalize is None else normalize
+        if isinstance(texts, str):
+            vector = _pooling.mean_one(table, self.tokenize(texts))
+            return _pooling.l2_normalize(vector[None, :])[0] if do_normalize else vector
+        if isinstance(texts, (bytes, bytearray, memoryview)):
+            raise TypeError(f"encode takes a str or an iterable of str, not {type(texts).__name__}: decode it first")
+        if not isinstance(texts, Iterable):
+            raise TypeError(f"encode takes a str or an iterable of str, not {type(texts).__name__}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        items: Sequence[object] = texts if isinstance(texts, (list, tuple)) else list(texts)
+        out = np.empty((len(items), table.shape[1]), dtype=np.float32)
+        progress = _Progress(len(items)) if show_progress_bar else None
+        for start in range(0, len(items), batch_size):
+            batch = items[start : start + batch_size]
+            ids, lengths = self._tokenize_batch(batch, start)
+            out[start : start + len(batch)] = _pooling.mean_pool(table, ids, lengths)
+            if progress:
+                progress.update(start + len(batch))
+        if progress:
+            progress.close()
+        return _pooling.l2_normalize(out) if do_normalize else out
+
+    def _columns(self, dim: int | None) -> Vector:
+        if dim is None:
+            return self._table
+        if isinstance(dim, bool) or not isinstance(dim, int) or not 0 < dim <= self.dim:
+            raise ValueError(f"dim must be an int in 1..{self.dim}, got {dim!r}")
+        return self._table[:, :dim]
+
+    def _tokenize_batch(
+        self, batch: Sequence[object], offset: int
+    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+        ids: list[int] = []
+        lengths: list[int] = []
+        for i, text in enumerate(batch):
+            _check_text(text, offset + i)
+        try:
+            self._tokenizer.encode_batch(list(batch), ids, lengths)  # type: ignore[arg-type]  # checked above
+        except BadTextError:
+            for i, text in enumerate(batch):
+                try:
+                    self._tokenizer.encode(text)  # type: ignore[arg-type]
+                except BadTextError as e:
+                    raise ValueError(f"text at index {offset + i} cannot be tokenized: {e}") from None
+            raise
+        return np.asarray(ids, dtype=np.intp), np.asarray(lengths, dtype=np.intp)
+
+
+def _check_text(text: object, index: int | None) -> None:
+    if not isinstance(text, str):
+        where = "text" if index is None else f"item at index {index}"
+        hint = ": decode bytes first" if isinstance(text, (bytes, bytearray)) else ""
+        raise TypeError(f"{where} must be str, not {type(text).__name__}{hint}")
+
+
+class _Progress:
+    """A minimal progress line on stderr (no dependency on tqdm)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+
+    def update(self, done: int) -> None:
+        sys.stderr.write(f"\rEncoding: {done}/{self.total} texts ({100 * done // max(self.total, 1)}%)")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        sys.stderr.write("\n")
+        sys.stderr.flush()
