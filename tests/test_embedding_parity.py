@@ -1,0 +1,105 @@
+"""Embeddings equal to sentence-transformers' StaticEmbedding and to model2vec, computed in the test."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import MRL_DIR, REPO, gooaq_queries, pep_paragraphs, random_table, write_safetensors
+
+import fastembed_static
+
+TOLERANCE = 1e-6  # float32 sums in a different order
+
+
+def texts_for_parity() -> list[str]:
+    return gooaq_queries()[:5000] + pep_paragraphs()[::20] + ["", "   ", "\t\n", "[MASK]", "ok"]
+
+
+@pytest.fixture(scope="module")
+def st_mrl(mrl_source: Path) -> Any:
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(mrl_source), device="cpu")
+
+
+def st_encode(model: Any, texts: list[str], **kwargs: Any) -> np.ndarray:
+    return np.asarray(model.encode(texts, batch_size=256, convert_to_numpy=True, **kwargs))
+
+
+def test_real_shape_table_matches_sentence_transformers(st_mrl: Any, mrl_model: Any) -> None:
+    texts = texts_for_parity()
+    expected = st_encode(st_mrl, texts)
+    got = mrl_model.encode(texts)
+    assert got.dtype == np.float32 and got.shape == expected.shape == (len(texts), 1024)
+    assert np.abs(got - expected).max() <= TOLERANCE
+    assert not got[-5:-2].any(), "empty and whitespace-only texts give the zero vector"
+
+
+def test_single_text_matches_batch(st_mrl: Any, mrl_model: Any) -> None:
+    texts = gooaq_queries()[:300] + pep_paragraphs()[:50]
+    expected = st_encode(st_mrl, texts)
+    for text, row in zip(texts, expected):
+        vector = mrl_model.encode(text)
+        assert vector.shape == (1024,)
+        assert np.abs(vector - row).max() <= TOLERANCE
+
+
+@pytest.mark.parametrize("dim", [64, 256, 1024])
+def test_matryoshka_dims_and_normalize(mrl_source: Path, mrl_model: Any, dim: int) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    st = SentenceTransformer(str(mrl_source), device="cpu", truncate_dim=dim)
+    texts = gooaq_queries()[:2000]
+    expected = st_encode(st, texts, normalize_embeddings=True)
+    got = mrl_model.encode(texts, dim=dim, normalize=True)
+    assert got.shape == (2000, dim)
+    assert np.abs(got - expected).max() <= TOLERANCE
+    np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+
+
+def test_bundled_default_model_matches_sentence_transformers() -> None:
+    from sentence_transformers import SentenceTransformer
+
+    source = REPO / "gen" / "default_model"
+    st = SentenceTransformer(str(source), device="cpu")
+    model = fastembed_static.StaticModel.default()
+    texts = texts_for_parity()
+    expected = st_encode(st, texts)
+    got = model.encode(texts)
+    assert model.normalize_default is True  # the model has a Normalize module
+    assert np.abs(got - expected).max() <= TOLERANCE
+
+
+@pytest.fixture(scope="module")
+def model2vec_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model2vec-layout model: config.json + the real MRL tokenizer + a random 256-dim table."""
+    root = tmp_path_factory.mktemp("m2v")
+    (root / "config.json").write_text(json.dumps({"model_type": "model2vec", "normalize": True}), encoding="utf-8")
+    (root / "tokenizer.json").write_bytes((MRL_DIR / "tokenizer.json").read_bytes())
+    write_safetensors(root / "model.safetensors", {"embeddings": random_table(30522, 256, seed=5)})
+    return root
+
+
+def test_model2vec_layout_matches_model2vec(model2vec_dir: Path, tmp_path: Path) -> None:
+    """model2vec drops [UNK] tokens and truncates at 512 tokens by default; fastembed-static keeps [UNK] rows
+    (as sentence-transformers does) and truncates only if tokenizer.json says so. So compare with model2vec's
+    truncation off, on texts without [UNK], and check that texts with [UNK] do differ."""
+    from model2vec import StaticModel as Model2VecModel
+
+    reference = Model2VecModel.from_pretrained(str(model2vec_dir))
+    model = fastembed_static.StaticModel.from_pretrained(model2vec_dir, cache_dir=tmp_path)
+    texts = gooaq_queries()[:3000] + pep_paragraphs()[::40]
+    unk = model.metadata["tokenizer"]["unk_id"]
+    plain = [t for t in texts if t.strip() and unk not in model.tokenize(t)]
+    with_unk = [t for t in texts if unk in model.tokenize(t)]
+    assert len(plain) > 3000 and with_unk
+    expected = reference.encode(plain, max_length=None, use_multiprocessing=False)
+    got = model.encode(plain)
+    assert model.normalize_default is True
+    assert np.abs(got - expected).max() <= TOLERANCE
+    differs = reference.encode(with_unk, max_length=None, use_multiprocessing=False)
+    assert np.abs(model.encode(with_unk) - differs).max() > 1e-3, "the documented [UNK] difference is real"
