@@ -122,6 +122,38 @@ def ascii_plan(config: NormalizerConfig) -> AsciiPlan | None:
     return AsciiPlan(config.lowercase, "".join(delete), "".join(word), "".join(punct))
 
 
+
 def reorder_marks_string() -> str:
     """Every character of REORDER_MARKS, for a regex character class."""
     return "".join(chr(cp) for start, end in tables.REORDER_MARKS for cp in range(start, end + 1))
+
+
+def normalize_reordered(text: str, table: TranslationTable) -> str:
+    """``text`` normalized and pre-tokenized like ``text.translate(table)``, plus the canonical reordering that
+    HF's whole-string NFD does when strip_accents is on (see _char_tables): each run of consecutive REORDER_MARKS
+    characters is stable-sorted by REORDER_CCC; a deleted starter that clean_text did not remove ends a run.
+    Only needed for text holding a REORDER_MARKS character, which real text almost never does."""
+    config = table.config
+    out: list[str] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        out.extend(sorted(run, key=lambda c: tables.REORDER_CCC[ord(c)]))
+        run.clear()
+
+    for ch in text:
+        cp = ord(ch)
+        piece = table[cp]
+        if not piece:
+            removed_by_clean = config.clean_text and in_ranges(cp, tables.CLEAN_REMOVE)
+            if config.strip_accents and not removed_by_clean and in_ranges(cp, tables.STRIP_DELETE_STARTERS):
+                flush()
+            continue
+        for c in piece:
+            if ord(c) in tables.REORDER_CCC:
+                run.append(c)
+            else:
+                flush()
+                out.append(c)
+    flush()
+    return "".join(out)

@@ -1,9 +1,8 @@
 """Mean pooling of token rows with numpy only (no BLAS).
 
-Texts are grouped by token count: for each count L, the ids of the m texts with L tokens form an (m, L) matrix,
-``np.take`` gathers an (m, L, dim) block and one ``sum(axis=1)`` reduces it. Summing along axis 1 adds the L rows of
-each text in order, as sentence-transformers' EmbeddingBag does, and is many times faster than
-``np.add.reduceat`` over gathered rows along axis 0.
+Never ``np.add.reduceat`` over gathered rows along axis 0: measured 10-30x slower than the column-wise
+accumulation of :func:`mean_pool`. ``np.take`` is called with ``mode="clip"``: with ``mode="raise"`` and ``out=``
+numpy buffers the whole result (the ids come from the vocabulary, so they are always in range).
 """
 
 from __future__ import annotations
@@ -12,37 +11,49 @@ import numpy as np
 import numpy.typing as npt
 
 Matrix = npt.NDArray[np.float32]
-_BLOCK_BYTES = 8 << 20  # size of one gathered (m, L, dim) block: large enough to amortize calls, cache-friendly
+BLOCK_TEXTS = 64  # texts pooled together: 64 rows of 4 KB stay in L2 while enough work amortizes each call
 LONG_TEXT_TOKENS = 4096  # longer texts are summed in chunks of this many tokens (bounded memory, less rounding)
 
 
 def mean_pool(table: Matrix, ids: npt.NDArray[np.intp], lengths: npt.NDArray[np.intp]) -> Matrix:
-    """Mean of the rows of ``table`` for each text; a text with no tokens gets the zero vector."""
+    """Mean of the rows of ``table`` for each text; a text with no tokens gets the zero vector.
+
+    Texts are sorted by token count, longest first, and taken BLOCK_TEXTS at a time. For token position j of a
+    block, the texts that still have a j-th token are a prefix of the block: one ``np.take`` gathers their j-th
+    rows into a small buffer that stays in cache and one ``np.add`` adds it to their running sums. Each text's rows
+    are added in order, in float32, as sentence-transformers' EmbeddingBag does; the gathered rows are never
+    written out as one big (texts, tokens, dim) block, so memory traffic stays close to reading each row once.
+    """
     n, dim = len(lengths), table.shape[1]
     out = np.zeros((n, dim), dtype=np.float32)
-    if n == 0 or len(ids) == 0:
+    if n == 0:
         return out
     starts = np.zeros(n, dtype=np.intp)
     np.cumsum(lengths[:-1], out=starts[1:])
-    order = np.argsort(lengths, kind="stable")
-    sorted_lengths = lengths[order]
-    bounds = np.flatnonzero(np.diff(sorted_lengths)) + 1
-    for group in np.split(order, bounds):
-        length = int(lengths[group[0]])
-        if length == 0:
-            continue
-        if length > LONG_TEXT_TOKENS:
-            for row in group:
-                out[row] = mean_one(table, ids[starts[row] : starts[row] + length])
-            continue
-        per_block = max(1, _BLOCK_BYTES // (length * dim * 4))
-        columns = np.arange(length, dtype=np.intp)
-        for first in range(0, len(group), per_block):
-            rows = group[first : first + per_block]
-            token_ids = ids[starts[rows][:, None] + columns]
-            block = np.take(table, token_ids, axis=0)
-            sums = block.sum(axis=1, dtype=np.float32)
-            out[rows] = sums / np.float32(length)
+    order = np.argsort(-lengths, kind="stable")
+    long_texts = int(np.count_nonzero(lengths > LONG_TEXT_TOKENS))
+    for row in order[:long_texts]:
+        out[row] = mean_one(table, ids[starts[row] : starts[row] + lengths[row]])
+    live = order[long_texts : long_texts + int(np.count_nonzero(lengths[order[long_texts:]]))]
+    block = min(BLOCK_TEXTS, len(live))
+    gathered = np.empty((block, dim), dtype=np.float32)
+    sums = np.empty((block, dim), dtype=np.float32)
+    for first in range(0, len(live), block):
+        rows = live[first : first + block]
+        lens = lengths[rows]
+        width = int(lens[0])
+        # positions[j, i]: index into ids of text i's j-th token (clipped past a text's end, and never used there)
+        positions = starts[rows][None, :] + np.arange(width, dtype=np.intp)[:, None]
+        token_ids = np.take(ids, positions, mode="clip")
+        still_going = (len(rows) - np.searchsorted(lens[::-1], np.arange(width), side="right")).tolist()
+        acc = sums[: len(rows)]
+        np.take(table, token_ids[0], axis=0, out=acc, mode="clip")
+        for j in range(1, width):
+            count = still_going[j]
+            part = gathered[:count]
+            np.take(table, token_ids[j, :count], axis=0, out=part, mode="clip")
+            np.add(acc[:count], part, out=acc[:count])
+        out[rows] = acc / lens[:, None].astype(np.float32)
     return out
 
 

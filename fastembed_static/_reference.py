@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ._charmap import NormalizerConfig, compose
+from ._charmap import NormalizerConfig, TranslationTable, normalize_reordered
 
 
 class ReferenceTokenizer:
@@ -22,6 +22,7 @@ class ReferenceTokenizer:
             strip_accents=config["strip_accents"],
             lowercase=config["lowercase"],
         )
+        self.table = TranslationTable(self.normalizer)
         self.vocab = {token: i for i, token in enumerate(tokens)}
         self.unk_id: int = config["unk_id"]
         self.prefix: str = config["continuing_subword_prefix"]
@@ -35,7 +36,8 @@ class ReferenceTokenizer:
             if added_id is not None:
                 ids.append(added_id)
                 continue
-            normalized = "".join(compose(ch, self.normalizer) for ch in piece)
+            # Per character (TranslationTable is compose() per code point), then NFD's canonical reordering.
+            normalized = normalize_reordered(piece, self.table)
             for word in normalized.split(" "):
                 if word:
                     ids.extend(self.wordpiece(word))

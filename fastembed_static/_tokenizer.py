@@ -11,6 +11,7 @@ the vocabulary once, then served from a per-tokenizer cache.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Final
 
 _SURROGATE: Final = re.compile("[" + chr(0xD800) + "-" + chr(0xDFFF) + "]")  # mypyc rejects surrogate literals
@@ -38,6 +39,7 @@ class Tokenizer:
         ascii_punct_chars: str,
         use_ascii_path: bool,
         reorder_marks: str,
+        reorder: Callable[[str], str],
         truncate_to: int,
         truncate_left: bool,
     ) -> None:
@@ -58,6 +60,7 @@ class Tokenizer:
         self.reorder_re: re.Pattern[str] | None = (
             re.compile("[" + re.escape(reorder_marks) + "]") if reorder_marks else None
         )
+        self.reorder = reorder
         self.added: dict[str, int] = dict(added_tokens)
         self.added_first_chars: str = "".join(sorted({t[0] for t, _ in added_tokens}))
         # Longest first: at one position a regex alternation takes the first alternative that matches, so this
@@ -116,7 +119,7 @@ class Tokenizer:
             normalized = text.translate(self.translation)
             reorder_re = self.reorder_re
             if reorder_re is not None and reorder_re.search(normalized) is not None:
-                normalized = reorder_marks(normalized, reorder_re)
+                normalized = self.reorder(text)  # rare: marks that HF's NFD reorders survived stripping
             words = normalized.split(" ")
         cache = self.cache
         for word in words:
@@ -158,7 +161,3 @@ class Tokenizer:
             start = end
         return pieces
 
-
-def reorder_marks(text: str, reorder_re: re.Pattern[str]) -> str:
-    """Placeholder until the reorder rule is established (see _char_tables.REORDER_MARKS)."""
-    return text

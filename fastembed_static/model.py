@@ -30,6 +30,7 @@ def build_tokenizer(
         lowercase=bool(config["lowercase"]),
     )
     plan = _charmap.ascii_plan(normalizer)
+    translation = _charmap.TranslationTable(normalizer)
     truncation = config.get("truncation")
     return core(
         tokens=tokens,
@@ -37,13 +38,14 @@ def build_tokenizer(
         prefix=str(config["continuing_subword_prefix"]),
         max_chars=int(config["max_input_chars_per_word"]),
         added_tokens=[(str(t["content"]), int(t["id"])) for t in config["added_tokens"]],
-        translation=_charmap.TranslationTable(normalizer),
+        translation=translation,
         ascii_lowercase=plan.lowercase if plan else False,
         ascii_delete=plan.delete if plan else "",
         ascii_word_chars=plan.word_chars if plan else "",
         ascii_punct_chars=plan.punct_chars if plan else "",
         use_ascii_path=plan is not None,
         reorder_marks=_charmap.reorder_marks_string() if normalizer.strip_accents else "",
+        reorder=lambda text: _charmap.normalize_reordered(text, translation),
         truncate_to=int(truncation["max_length"]) if truncation else -1,
         truncate_left=bool(truncation and truncation["direction"] == "left"),
     )

@@ -68,6 +68,23 @@ def stacked_marks(count: int = 3000, seed: int = 11) -> list[str]:
     return texts
 
 
+def reordered_marks(count: int = 4000, seed: int = 17) -> list[str]:
+    """Marks that HF's NFD reorders and strip_accents keeps (musical stems, Hangul tone marks, marks newer than
+    HF's category table), stacked in random order with deleted marks, deleted starters and removed controls."""
+    rng = random.Random(seed)
+    keep = [0x1D165, 0x1D166, 0x1D16D, 0x1D16E, 0x1D16F, 0x1D170, 0x1D171, 0x1D172, 0x302E, 0x302F, 0x1B44,
+            0x1E012, 0x1E017, 0x1E01F, 0x116B6, 0x1DF6, 0x0898, 0x089C, 0x08CA, 0x1D15F, 0x1D160]
+    other = [0x0301, 0x0316, 0x033C, 0x034F, 0xFE0F, 0x093E, 0x200B, 0x00AD, 0x0000]
+    bases = "a\uac00\u1100k1 "
+    texts = []
+    for _ in range(count):
+        chars = [rng.choice(bases)]
+        for _ in range(rng.randint(2, 8)):
+            chars.append(chr(rng.choice(keep) if rng.random() < 0.7 else rng.choice(other)))
+        texts.append("".join(chars) + rng.choice(["", "b", " x", "[MASK]"]))
+    return texts
+
+
 def controls_and_format(seed: int = 13) -> list[str]:
     rng = random.Random(seed)
     texts = [f"word{chr(cp)}word {chr(cp)}x" for cp in CONTROL_AND_FORMAT]
@@ -98,6 +115,7 @@ def all_stress_sets() -> dict[str, list[str]]:
     return {
         "random mixed script": random_mixed_script(),
         "stacked combining marks": stacked_marks(),
+        "marks that NFD reorders": reordered_marks(),
         "control and format characters": controls_and_format(),
         "words over 100 characters": long_words(),
         "special tokens in text": special_tokens_in_text(),
