@@ -35,7 +35,7 @@ def mean_pool(table: Matrix, ids: npt.NDArray[np.intp], lengths: npt.NDArray[np.
     for row in order[:long_texts]:
         out[row] = mean_one(table, ids[starts[row] : starts[row] + lengths[row]])
     live = order[long_texts : long_texts + int(np.count_nonzero(lengths[order[long_texts:]]))]
-    block = min(BLOCK_TEXTS, len(live))
+    block = max(1, min(BLOCK_TEXTS, len(live)))
     gathered = np.empty((block, dim), dtype=np.float32)
     sums = np.empty((block, dim), dtype=np.float32)
     for first in range(0, len(live), block):
