@@ -1,22 +1,72 @@
-"""Generate raw model directories once, into a cache keyed by the files' identity."""
+"""Where generated models come from: a bundled model, a generated model directory, a raw model directory
+(generated once into the cache), or a Hugging Face hub id (downloaded and generated once into the cache)."""
 
 from __future__ import annotations
 
 import hashlib
-import os
+import json
 from pathlib import Path
+from typing import Any
+
+from .errors import ModelFileError
+from .hub import default_cache_dir, generated_dir, looks_like_repo_id, snapshot_download
+
+BUNDLED_DIR = Path(__file__).parent / "_models"
 
 
-def default_cache_dir() -> Path:
-    env = os.environ.get("FASTEMBED_STATIC_CACHE")
-    if env:
-        return Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "fastembed-static"
+def bundled_name(repo_id_or_path: str) -> str:
+    """The folder name a bundled model gets: 'owner/name' -> 'owner--name'."""
+    return repo_id_or_path.strip("/").replace("/", "--")
+
+
+def resolve(
+    model: str | Path,
+    *,
+    revision: str = "main",
+    cache_dir: str | Path | None = None,
+    token: str | None = None,
+    offline: bool | None = None,
+    force_refresh: bool = False,
+    dims: int | None = None,
+) -> Path:
+    """The directory of a generated model for ``model``, generating (and downloading) it if needed."""
+    path = Path(model)
+    if (path / "model.json").is_file():
+        if dims is not None:
+            raise ValueError(f"{path} is already generated: dims= applies when generating; use encode(dim=...)")
+        return path
+    if path.exists():
+        return generate_cached(path, cache_dir=cache_dir, dims=dims)
+    name = str(model)
+    if looks_like_repo_id(name) and revision == "main" and dims is None:
+        for bundled in (BUNDLED_DIR / bundled_name(name), BUNDLED_DIR / "default"):
+            if _bundled_from(bundled) == name:
+                return bundled
+    if looks_like_repo_id(name):
+        return generate_from_hub(
+            name,
+            revision=revision,
+            cache_dir=cache_dir,
+            token=token,
+            offline=offline,
+            force_refresh=force_refresh,
+            dims=dims,
+        )
+    raise ModelFileError(path, "no such model directory, and not a Hugging Face hub id of the form 'owner/name'")
+
+
+def _bundled_from(path: Path) -> str | None:
+    """The hub id a bundled model was generated from, if it is one."""
+    try:
+        source = json.loads((path / "model.json").read_text(encoding="utf-8"))["source"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    repo_id = source.get("repo_id") if isinstance(source, dict) else None
+    return repo_id if isinstance(repo_id, str) else None
 
 
 def generate_cached(model_dir: Path, *, cache_dir: str | Path | None = None, dims: int | None = None) -> Path:
-    """The generated model for ``model_dir``, generating it on first use. The key covers the generator version,
+    """The generated model for a local ``model_dir``, generated on first use. The key covers the generator version,
     the options, and each source file's path, size and modification time, so an edited model is regenerated."""
     from .gen import GENERATOR_VERSION, generate
     from .gen.source import find_source
@@ -30,4 +80,16 @@ def generate_cached(model_dir: Path, *, cache_dir: str | Path | None = None, dim
     out = root / "local" / f"{model_dir.resolve().name}-{key.hexdigest()[:16]}"
     if not (out / "model.json").is_file():
         generate(model_dir, out, dims=dims)
+    return out
+
+
+def generate_from_hub(repo_id: str, *, dims: int | None = None, **download: Any) -> Path:
+    """Download ``repo_id`` (see :func:`fastembed_static.hub.snapshot_download`) and generate it once."""
+    from .gen import GENERATOR_VERSION, generate
+
+    snapshot = snapshot_download(repo_id, **download)
+    out = generated_dir(snapshot) / f"generator-{GENERATOR_VERSION}-dims-{dims or 'all'}"
+    if not (out / "model.json").is_file():
+        origin = {"repo_id": snapshot.repo_id, "revision": snapshot.revision, "commit": snapshot.commit}
+        generate(snapshot.source_dir, out, dims=dims, origin=origin)
     return out

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ModelFileError
+from .hub import HubError
 from .model import StaticModel
 
 PROGRESS_THRESHOLD = 5000  # texts; fewer finish too fast for a progress bar to help
@@ -24,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.run(args)
         return result
-    except (ModelFileError, OSError, ValueError, TypeError) as e:
+    except (ModelFileError, HubError, ImportError, OSError, ValueError, TypeError) as e:
         print(f"fastembed-static: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -39,29 +40,49 @@ def _parser() -> argparse.ArgumentParser:
     embed.add_argument("texts", nargs="*", help="texts to embed")
     embed.add_argument("--input", type=Path, help="UTF-8 file with one text per line ('-' for stdin)")
     embed.add_argument("--output", type=Path, help="write an (n, dim) float32 .npy file (atomically)")
-    embed.add_argument("--model", help="generated model or model directory (default: the bundled model)")
+    embed.add_argument("--model", help="model directory or hub id owner/name (default: the bundled model)")
     embed.add_argument("--dim", type=int, help="keep the first DIM dimensions (Matryoshka)")
     norm = embed.add_mutually_exclusive_group()
     norm.add_argument("--normalize", dest="normalize", action="store_true", default=None, help="L2-normalize")
     norm.add_argument("--no-normalize", dest="normalize", action="store_false", help="do not L2-normalize")
     embed.add_argument("--batch-size", type=int, default=1024)
     embed.add_argument("--quiet", action="store_true", help="no progress bar")
+    _hub_options(embed)
     embed.set_defaults(run=_embed)
 
-    gen = sub.add_parser("gen", help="generate a model from a sentence-transformers or model2vec model directory")
-    gen.add_argument("model_dir", type=Path)
-    gen.add_argument("--out", type=Path, required=True, help="output directory (replaced atomically)")
+    gen = sub.add_parser(
+        "gen", help="generate a model from a sentence-transformers or model2vec model directory or hub id"
+    )
+    gen.add_argument("model", help="model directory, or hub id such as sentence-transformers/static-retrieval-mrl-en-v1")
+    gen.add_argument("--out", type=Path, help="output directory (replaced atomically; default: the cache)")
     gen.add_argument("--dims", type=int, help="bake in only the first DIMS dimensions")
+    _hub_options(gen)
     gen.set_defaults(run=_gen)
 
     info = sub.add_parser("info", help="describe a model (default: the bundled model)")
-    info.add_argument("model", nargs="?")
+    info.add_argument("model", nargs="?", help="model directory or hub id")
+    _hub_options(info)
     info.set_defaults(run=_info)
     return parser
 
 
-def _load(model: str | None) -> StaticModel:
-    return StaticModel.default() if model is None else StaticModel.from_pretrained(model)
+def _hub_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--revision", default="main", help="hub branch, tag or commit (default: main)")
+    parser.add_argument("--offline", action="store_true", default=None, help="use only the cache (or HF_HUB_OFFLINE=1)")
+    parser.add_argument("--force-refresh", action="store_true", help="ask the hub whether a cached branch moved")
+    parser.add_argument("--cache-dir", type=Path, help="default: $FASTEMBED_STATIC_CACHE or ~/.cache/fastembed-static")
+
+
+def _load(model: str | None, args: argparse.Namespace) -> StaticModel:
+    if model is None:
+        return StaticModel.default()
+    return StaticModel.from_pretrained(
+        model,
+        revision=args.revision,
+        offline=args.offline,
+        force_refresh=args.force_refresh,
+        cache_dir=args.cache_dir,
+    )
 
 
 def _read_lines(source: Path) -> list[str]:
@@ -85,7 +106,7 @@ def _embed(args: argparse.Namespace) -> int:
         raise ValueError("no texts to embed: pass texts as arguments or --input FILE")
     if args.output is not None and args.output.suffix != ".npy":
         raise ValueError(f"--output must end with .npy, got {args.output}")
-    model = _load(args.model)
+    model = _load(args.model, args)
     show = not args.quiet and len(texts) >= PROGRESS_THRESHOLD
     vectors = model.encode(
         texts, batch_size=args.batch_size, normalize=args.normalize, dim=args.dim, show_progress_bar=show
@@ -115,24 +136,49 @@ def save_npy_atomically(path: Path, array: np.ndarray) -> None:
 
 
 def _gen(args: argparse.Namespace) -> int:
-    from .gen import GenerationError, generate
+    from .gen import generate
 
-    try:
-        out = generate(args.model_dir, args.out, dims=args.dims)
-    except GenerationError as e:
-        print(f"fastembed-static: error: {e}", file=sys.stderr)
-        return 2
-    model = StaticModel.from_pretrained(out)
+    if args.out is None:  # generate into the cache, as from_pretrained does
+        model = StaticModel.from_pretrained(
+            args.model,
+            revision=args.revision,
+            offline=args.offline,
+            force_refresh=args.force_refresh,
+            cache_dir=args.cache_dir,
+            dims=args.dims,
+        )
+        out = model.path
+    else:
+        source, origin = Path(args.model), None
+        if not source.exists():
+            from . import hub
+
+            if not hub.looks_like_repo_id(args.model):
+                raise ModelFileError(source, "model directory does not exist (and it is not a hub id owner/name)")
+            snapshot = hub.snapshot_download(
+                args.model,
+                revision=args.revision,
+                offline=args.offline,
+                force_refresh=args.force_refresh,
+                cache_dir=args.cache_dir,
+            )
+            source = snapshot.source_dir
+            origin = {"repo_id": snapshot.repo_id, "revision": snapshot.revision, "commit": snapshot.commit}
+        out = generate(source, args.out, dims=args.dims, origin=origin)
+        model = StaticModel.from_pretrained(out)
     print(f"generated {out}: {model.vocab_size} tokens x {model.dim} dims")
     return 0
 
 
 def _info(args: argparse.Namespace) -> int:
-    model = _load(args.model)
+    model = _load(args.model, args)
     meta = model.metadata
     weights = model.path / meta["weights"]["file"]
     print(f"path:        {model.path}")
-    print(f"source:      {meta['source']['layout']} model at {meta['source']['path']}")
+    source = meta["source"]
+    print(f"source:      {source['layout']} model at {source['path']}")
+    if "repo_id" in source:
+        print(f"hub:         {source['repo_id']} revision {source['revision']} (commit {source['commit']})")
     print(f"vocab size:  {model.vocab_size}")
     print(f"dims:        {model.dim}")
     print(f"dtype:       {meta['dtype']}")

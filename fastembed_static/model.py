@@ -74,14 +74,39 @@ class StaticModel:
         return cls(_model_files.load(DEFAULT_MODEL_DIR))
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, *, cache_dir: str | Path | None = None) -> StaticModel:
-        """Load a generated model directory, or generate one from a raw model directory into the cache."""
-        path = Path(path)
-        if _model_files.is_generated_model(path):
-            return cls(_model_files.load(path))
-        from ._generated_cache import generate_cached
+    def from_pretrained(
+        cls,
+        model: str | Path,
+        *,
+        revision: str = "main",
+        cache_dir: str | Path | None = None,
+        token: str | None = None,
+        offline: bool | None = None,
+        force_refresh: bool = False,
+        dims: int | None = None,
+    ) -> StaticModel:
+        """Load a model: a generated model directory; a model directory in the sentence-transformers or model2vec
+        layout (generated once into the cache); or a Hugging Face hub id such as
+        ``"sentence-transformers/static-retrieval-mrl-en-v1"`` (a model bundled at install time, else downloaded,
+        verified and generated once into the cache; needs ``fastembed-static[hub]``).
 
-        return cls(_model_files.load(generate_cached(path, cache_dir=cache_dir)))
+        ``revision``: hub branch, tag or commit. ``cache_dir``: default ``$FASTEMBED_STATIC_CACHE`` or
+        ``~/.cache/fastembed-static``. ``token``: default ``$HF_TOKEN``. ``offline``: use only the cache (default
+        ``$HF_HUB_OFFLINE``). ``force_refresh``: ask the hub whether a cached branch moved. ``dims``: generate a
+        table of only the first ``dims`` columns (Matryoshka), smaller and faster than ``encode(dim=...)``.
+        """
+        from ._generated_cache import resolve
+
+        path = resolve(
+            model,
+            revision=revision,
+            cache_dir=cache_dir,
+            token=token,
+            offline=offline,
+            force_refresh=force_refresh,
+            dims=dims,
+        )
+        return cls(_model_files.load(path))
 
     @property
     def dim(self) -> int:

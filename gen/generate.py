@@ -25,10 +25,17 @@ VOCAB_MODULE = "vocab.py"
 _SEPARATORS = ("\n", "\x1f", "\x00")
 
 
-def generate(model_dir: Path | str, out_dir: Path | str, *, dims: int | None = None) -> Path:
+def generate(
+    model_dir: Path | str,
+    out_dir: Path | str,
+    *,
+    dims: int | None = None,
+    origin: dict[str, str] | None = None,
+) -> Path:
     """Generate a model from ``model_dir`` into ``out_dir`` (replaced atomically); returns ``out_dir``.
 
     ``dims`` keeps only the first ``dims`` columns (Matryoshka truncation baked into a smaller table).
+    ``origin`` (e.g. hub repo id, revision and commit) is recorded in model.json's ``source``.
     """
     source = find_source(Path(model_dir))
     spec = read_tokenizer(source.tokenizer)
@@ -43,7 +50,7 @@ def generate(model_dir: Path | str, out_dir: Path | str, *, dims: int | None = N
         if not 0 < dims <= table.shape[1]:
             raise GenerationError(source.weights, f"dims={dims} is outside 1..{table.shape[1]}")
         table = np.ascontiguousarray(table[:, :dims])
-    return _write(Path(out_dir), source, spec, table)
+    return _write(Path(out_dir), source, spec, table, origin or {})
 
 
 def _read_table(source: ModelSource) -> np.ndarray:
@@ -78,7 +85,9 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _write(out_dir: Path, source: ModelSource, spec: TokenizerSpec, table: np.ndarray) -> Path:
+def _write(
+    out_dir: Path, source: ModelSource, spec: TokenizerSpec, table: np.ndarray, origin: dict[str, str]
+) -> Path:
     sources = {str(p.relative_to(source.root)): sha256_file(p) for p in source.files}
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
@@ -89,6 +98,7 @@ def _write(out_dir: Path, source: ModelSource, spec: TokenizerSpec, table: np.nd
         vocab_text = render_vocab_module(spec.tokens, source.tokenizer.name, sources[_rel(source, source.tokenizer)])
         (staging / VOCAB_MODULE).write_text(vocab_text, encoding="utf-8", newline="\n")
         metadata = _metadata(source, spec, table, sources, sha256_file(weights_path), vocab_text)
+        metadata["source"].update(origin)
         (staging / "model.json").write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", "utf-8")
         _replace_dir(staging, out_dir)
     except BaseException:
