@@ -1,15 +1,20 @@
 """Build hooks: mypyc compilation of the tokenizer core, and generation of the bundled model(s).
 
 Environment:
-  FASTEMBED_STATIC_MYPYC=auto|1|0  compile the tokenizer with mypyc: when possible (default), required, never.
-  FASTEMBED_STATIC_BUNDLE=MODEL    also generate and bundle MODEL (a model directory) as a named model.
+  FASTEMBED_STATIC_MYPYC=auto|1|0      compile the tokenizer with mypyc: when possible (default), required, never.
+  FASTEMBED_STATIC_BUNDLE=MODEL[,...]  also generate and bundle these models: hub ids (owner/name[@revision],
+                                       downloaded with the package's own hub code) or local model directories.
+  FASTEMBED_STATIC_DEFAULT=MODEL       make MODEL (one of the bundle) the default model instead of the
+                                       distilled all-MiniLM-L6-v2 model.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
+from types import ModuleType
 
 from setuptools import setup
 from setuptools.command.build_py import build_py
@@ -29,8 +34,37 @@ class BuildWithGeneratedModels(build_py):
         finally:
             sys.path.pop(0)
         models = Path(self.build_lib) / "fastembed_static" / "_models"
-        generate(ROOT / "gen" / "default_model", models / "default")
-        print(f"fastembed-static: generated the default model into {models / 'default'}")
+        bundle = [m.strip() for m in os.environ.get("FASTEMBED_STATIC_BUNDLE", "").split(",") if m.strip()]
+        default = os.environ.get("FASTEMBED_STATIC_DEFAULT", "").strip()
+        if default and default not in bundle:
+            bundle.append(default)
+        for model in bundle:
+            source, origin = _model_source(model)
+            out = models / "default" if model == default else models / model.split("@")[0].strip("/").replace("/", "--")
+            generate(source, out, origin=origin)
+            print(f"fastembed-static: generated {model} into {out}")
+        if not default:
+            generate(ROOT / "gen" / "default_model", models / "default")
+            print(f"fastembed-static: generated the default model into {models / 'default'}")
+
+
+def _model_source(model: str) -> tuple[Path, dict[str, str] | None]:
+    """A local model directory, or a hub id downloaded (and verified) into the cache."""
+    if Path(model).is_dir():
+        return Path(model).resolve(), None
+    repo_id, _, revision = model.partition("@")
+    snapshot = _hub().snapshot_download(repo_id, revision=revision or "main")
+    return snapshot.source_dir, {"repo_id": snapshot.repo_id, "revision": snapshot.revision, "commit": snapshot.commit}
+
+
+def _hub() -> ModuleType:
+    """fastembed_static/hub.py, loaded by path (the package itself is not importable during its own build)."""
+    spec = importlib.util.spec_from_file_location("fastembed_static_build_hub", ROOT / "fastembed_static" / "hub.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def _ext_modules() -> list[object]:
