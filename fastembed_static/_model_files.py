@@ -4,13 +4,11 @@ of rows that texts actually use are ever read from disk."""
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import mmap
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -21,8 +19,7 @@ FORMAT = "fastembed-static/1"
 _DTYPES = {"float32": np.dtype("<f4")}
 
 
-@dataclass(frozen=True)
-class GeneratedModel:
+class GeneratedModel(NamedTuple):  # not a dataclass: dataclasses imports inspect, slow at cold start
     path: Path
     metadata: dict[str, Any]
     tokens: list[str]
@@ -100,6 +97,8 @@ def _map_weights(path: Path, rows: int, dim: int, dtype: np.dtype[Any], expected
 
 def verify_checksums(model: GeneratedModel) -> None:
     """Hash the weights and vocabulary files and compare with model.json (reads every byte: not done at load)."""
+    import hashlib
+
     meta = model.metadata
     for name, expected in ((meta["weights"]["file"], meta["weights"]["sha256"]), (meta["vocab"]["module"], meta["vocab"]["sha256"])):
         digest = hashlib.sha256()
