@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import mmap
+import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -16,6 +18,7 @@ from .errors import ModelFileError
 
 Vector = npt.NDArray[np.float32]
 DEFAULT_MODEL_DIR = Path(__file__).parent / "_models" / "default"
+PARALLEL_MIN_TEXTS = 2000  # below this, forking costs more than a second core saves
 
 
 def build_tokenizer(
@@ -72,6 +75,18 @@ class StaticModel:
                 DEFAULT_MODEL_DIR, "the bundled default model was not generated: reinstall with `pip install .`"
             )
         return cls(_model_files.load(DEFAULT_MODEL_DIR))
+
+    @classmethod
+    def bundled(cls, name: str) -> StaticModel:
+        """A model bundled at install time with FASTEMBED_STATIC_BUNDLE: a hub id ``owner/name`` or the name of a
+        local model directory."""
+        from ._generated_cache import BUNDLED_DIR, bundled_name
+
+        path = BUNDLED_DIR / bundled_name(name)
+        if not (path / "model.json").is_file():
+            available = sorted(p.name for p in BUNDLED_DIR.iterdir() if (p / "model.json").is_file())
+            raise ModelFileError(path, f"no bundled model {name!r}; bundled: {', '.join(available) or 'none'}")
+        return cls(_model_files.load(path))
 
     @classmethod
     def from_pretrained(
@@ -145,6 +160,7 @@ class StaticModel:
         normalize: bool | None = ...,
         dim: int | None = ...,
         show_progress_bar: bool = ...,
+        workers: int = ...,
     ) -> Vector: ...
 
     @overload
@@ -156,6 +172,7 @@ class StaticModel:
         normalize: bool | None = ...,
         dim: int | None = ...,
         show_progress_bar: bool = ...,
+        workers: int = ...,
     ) -> Vector: ...
 
     def encode(
@@ -166,12 +183,15 @@ class StaticModel:
         normalize: bool | None = None,
         dim: int | None = None,
         show_progress_bar: bool = False,
+        workers: int = 1,
     ) -> Vector:
         """Embed one text (shape ``(dim,)``) or many (shape ``(n, dim)``), float32.
 
         ``normalize``: L2-normalize the vectors; None uses the model's own setting (a Normalize module or
         model2vec's ``normalize`` flag). ``dim``: keep the first ``dim`` dimensions (Matryoshka), applied before
-        normalizing, as sentence-transformers' ``truncate_dim`` does.
+        normalizing, as sentence-transformers' ``truncate_dim`` does. ``workers``: processes (forked, sharing the
+        memory-mapped table and writing into one shared output; POSIX only, elsewhere one worker) for inputs of at
+        least PARALLEL_MIN_TEXTS texts; results are identical to one worker, in input order.
         """
         table = self._columns(dim)
         do_normalize = self.normalize_default if normalize is None else normalize
@@ -184,18 +204,68 @@ class StaticModel:
             raise TypeError(f"encode takes a str or an iterable of str, not {type(texts).__name__}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ValueError(f"workers must be an int >= 1, got {workers!r}")
         items: Sequence[object] = texts if isinstance(texts, (list, tuple)) else list(texts)
-        out = np.empty((len(items), table.shape[1]), dtype=np.float32)
         progress = _Progress(len(items)) if show_progress_bar else None
-        for start in range(0, len(items), batch_size):
-            batch = items[start : start + batch_size]
-            ids, lengths = self._tokenize_batch(batch, start)
-            out[start : start + len(batch)] = _pooling.mean_pool(table, ids, lengths)
-            if progress:
-                progress.update(start + len(batch))
+        if workers > 1 and len(items) >= PARALLEL_MIN_TEXTS and hasattr(os, "fork"):
+            out = self._encode_forked(items, table, batch_size, workers, progress)
+        else:
+            out = np.empty((len(items), table.shape[1]), dtype=np.float32)
+            self._encode_into(items, 0, out, table, batch_size, progress)
         if progress:
             progress.close()
         return _pooling.l2_normalize(out) if do_normalize else out
+
+    def _encode_into(
+        self,
+        items: Sequence[object],
+        offset: int,
+        out: Vector,
+        table: Vector,
+        batch_size: int,
+        progress: _Progress | None,
+    ) -> None:
+        """Embed ``items`` (which start at index ``offset`` of the caller's input) into ``out``."""
+        for start in range(0, len(items), batch_size):
+            batch = items[start : start + batch_size]
+            ids, lengths = self._tokenize_batch(batch, offset + start)
+            out[start : start + len(batch)] = _pooling.mean_pool(table, ids, lengths)
+            if progress:
+                progress.update(offset + start + len(batch))
+
+    def _encode_forked(
+        self, items: Sequence[object], table: Vector, batch_size: int, workers: int, progress: _Progress | None
+    ) -> Vector:
+        """Split the texts into ``workers`` contiguous parts of about equal total length; forked children embed
+        theirs into an anonymous shared mapping (the table is mapped from its file, so it is shared, not copied)
+        while this process embeds the first. A child that fails is redone here, which raises the real error."""
+        for i, text in enumerate(items):
+            _check_text(text, i)
+        n, dim = len(items), table.shape[1]
+        shared = mmap.mmap(-1, max(1, n * dim * 4))
+        out: Vector = np.frombuffer(shared, dtype=np.float32, count=n * dim).reshape(n, dim)
+        sizes = np.cumsum([len(t) + 16 for t in items])  # type: ignore[arg-type]  # checked above
+        cuts = [0] + [int(np.searchsorted(sizes, sizes[-1] * k / workers)) for k in range(1, workers)] + [n]
+        children: list[tuple[int, int, int]] = []
+        for first, last in zip(cuts[1:-1], cuts[2:]):
+            pid = os.fork()
+            if pid == 0:  # child: embed its part, never return into the caller's code
+                code = 1
+                try:
+                    self._encode_into(items[first:last], first, out[first:last], table, batch_size, None)
+                    code = 0
+                finally:
+                    os._exit(code)
+            children.append((pid, first, last))
+        self._encode_into(items[: cuts[1]], 0, out[: cuts[1]], table, batch_size, progress)
+        for pid, first, last in children:
+            _, status = os.waitpid(pid, 0)
+            if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+                self._encode_into(items[first:last], first, out[first:last], table, batch_size, None)
+            if progress:
+                progress.update(last)
+        return out
 
     def _columns(self, dim: int | None) -> Vector:
         if dim is None:

@@ -197,3 +197,25 @@ def test_raw_model_dir_is_generated_into_cache(tmp_path: Path) -> None:
     again = StaticModel.from_pretrained(REPO / "gen" / "default_model", cache_dir=cache)
     assert again.path == loaded.path
     np.testing.assert_array_equal(loaded.encode(["same vectors"]), StaticModel.default().encode(["same vectors"]))
+
+
+def test_two_workers_give_identical_results_in_order(mrl_model: StaticModel) -> None:
+    from conftest import gooaq_queries, pep_paragraphs
+
+    texts = gooaq_queries() + pep_paragraphs()[:3000] + gooaq_queries()[::-1]
+    one = mrl_model.encode(texts, workers=1)
+    two = mrl_model.encode(texts, workers=2)
+    np.testing.assert_array_equal(one, two)
+    np.testing.assert_array_equal(mrl_model.encode(texts[:2500], workers=3, dim=64), one[:2500, :64])
+
+
+def test_bad_input_in_a_forked_worker_is_reported_with_its_index(model: StaticModel) -> None:
+    texts = [f"text {i}" for i in range(5000)]
+    texts[4321] = "broken \udc80"
+    with pytest.raises(ValueError, match="index 4321 cannot be tokenized"):
+        model.encode(texts, workers=2)
+    texts[4321] = None  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="index 4321"):
+        model.encode(texts, workers=2)
+    with pytest.raises(ValueError, match="workers must be"):
+        model.encode(["x"], workers=0)
