@@ -40,12 +40,19 @@ class BuildWithGeneratedModels(build_py):
             bundle.append(default)
         for model in bundle:
             source, origin = _model_source(model)
-            out = models / "default" if model == default else models / model.split("@")[0].strip("/").replace("/", "--")
+            out = models / "default" if model == default else models / _bundled_name(model)
             generate(source, out, origin=origin)
             print(f"fastembed-static: generated {model} into {out}")
         if not default:
             generate(ROOT / "gen" / "default_model", models / "default")
             print(f"fastembed-static: generated the default model into {models / 'default'}")
+
+
+def _bundled_name(model: str) -> str:
+    """A local directory's name, or 'owner--name' for a hub id (what StaticModel.bundled and from_pretrained use)."""
+    if Path(model).is_dir():
+        return Path(model).resolve().name
+    return model.split("@")[0].strip("/").replace("/", "--")
 
 
 def _model_source(model: str) -> tuple[Path, dict[str, str] | None]:

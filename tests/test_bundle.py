@@ -1,0 +1,33 @@
+"""Generation at install time: FASTEMBED_STATIC_BUNDLE makes `pip` build a wheel that carries the model."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from conftest import MRL_DIR, REPO, make_st_model, require_shared
+
+
+def test_wheel_bundles_a_local_model(tmp_path: Path) -> None:
+    require_shared()
+    source = make_st_model(tmp_path / "tiny-mrl", MRL_DIR / "tokenizer.json", np.ones((30522, 4), np.float32))
+    env = {**os.environ, "FASTEMBED_STATIC_BUNDLE": str(source), "FASTEMBED_STATIC_MYPYC": "0"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(REPO)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (wheel,) = (tmp_path / "dist").glob("fastembed_static-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        meta = json.loads(archive.read("fastembed_static/_models/tiny-mrl/model.json"))
+    assert (meta["vocab_size"], meta["dim"]) == (30522, 4)
+    assert "fastembed_static/_models/tiny-mrl/weights.f32.bin" in names
+    assert "fastembed_static/_models/default/model.json" in names, "the default model is still bundled beside it"
