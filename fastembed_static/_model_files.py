@@ -16,14 +16,15 @@ import numpy.typing as npt
 from .errors import ModelFileError
 
 FORMAT = "fastembed-static/1"
-_DTYPES = {"float32": np.dtype("<f4")}
+_DTYPES: dict[str, np.dtype[Any]] = {"float32": np.dtype("<f4"), "float16": np.dtype("<f2"), "int8": np.dtype("i1")}
 
 
 class GeneratedModel(NamedTuple):  # not a dataclass: dataclasses imports inspect, slow at cold start
     path: Path
     metadata: dict[str, Any]
     tokens: list[str]
-    weights: npt.NDArray[np.float32]  # (vocab_size, dim), a read-only view of the mapped file
+    weights: npt.NDArray[Any]  # (vocab_size, dim) float32/float16/int8, a read-only view of the mapped file
+    scales: npt.NDArray[np.float32] | None  # int8 only: per-dimension scale, applied to each summed vector
 
     @property
     def tokenizer_config(self) -> dict[str, Any]:
@@ -56,7 +57,16 @@ def load(path: Path) -> GeneratedModel:
         raise ModelFileError(meta_path, f"corrupt metadata: missing or invalid field {e}") from e
     tokens = _load_vocab(path / vocab_module, vocab_tokens)
     weights = _map_weights(path / weights_file, rows, dim, dtype, weights_bytes)
-    return GeneratedModel(path, metadata, tokens, weights)
+    scales = None
+    if metadata["dtype"] == "int8":
+        scales_path = path / str(metadata.get("scales", {}).get("file", "scales.f32.bin"))
+        try:
+            scales = np.fromfile(scales_path, dtype="<f4")
+        except OSError as e:
+            raise ModelFileError(scales_path, f"int8 scales are missing or unreadable: {e}") from e
+        if scales.shape != (dim,) or not np.isfinite(scales).all():
+            raise ModelFileError(scales_path, f"expected {dim} finite float32 scales, found {scales.size}")
+    return GeneratedModel(path, metadata, tokens, weights, scales)
 
 
 def _load_vocab(path: Path, expected: int) -> list[str]:

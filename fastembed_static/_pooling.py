@@ -7,6 +7,8 @@ numpy buffers the whole result (the ids come from the vocabulary, so they are al
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -15,7 +17,7 @@ BLOCK_TEXTS = 64  # texts pooled together: 64 rows of 4 KB stay in L2 while enou
 LONG_TEXT_TOKENS = 4096  # longer texts are summed in chunks of this many tokens (bounded memory, less rounding)
 
 
-def mean_pool(table: Matrix, ids: npt.NDArray[np.intp], lengths: npt.NDArray[np.intp]) -> Matrix:
+def mean_pool(table: npt.NDArray[Any], ids: npt.NDArray[np.intp], lengths: npt.NDArray[np.intp]) -> Matrix:
     """Mean of the rows of ``table`` for each text; a text with no tokens gets the zero vector.
 
     Texts are sorted by token count, longest first, and taken BLOCK_TEXTS at a time. For token position j of a
@@ -36,7 +38,7 @@ def mean_pool(table: Matrix, ids: npt.NDArray[np.intp], lengths: npt.NDArray[np.
         out[row] = mean_one(table, ids[starts[row] : starts[row] + lengths[row]])
     live = order[long_texts : long_texts + int(np.count_nonzero(lengths[order[long_texts:]]))]
     block = max(1, min(BLOCK_TEXTS, len(live)))
-    gathered = np.empty((block, dim), dtype=np.float32)
+    gathered = np.empty((block, dim), dtype=table.dtype)
     sums = np.empty((block, dim), dtype=np.float32)
     for first in range(0, len(live), block):
         rows = live[first : first + block]
@@ -47,7 +49,11 @@ def mean_pool(table: Matrix, ids: npt.NDArray[np.intp], lengths: npt.NDArray[np.
         token_ids = np.take(ids, positions, mode="clip")
         still_going = (len(rows) - np.searchsorted(lens[::-1], np.arange(width), side="right")).tolist()
         acc = sums[: len(rows)]
-        np.take(table, token_ids[0], axis=0, out=acc, mode="clip")
+        if table.dtype == np.float32:
+            np.take(table, token_ids[0], axis=0, out=acc, mode="clip")
+        else:  # float16/int8 storage: gather in the table's type, add into float32 sums
+            np.take(table, token_ids[0], axis=0, out=gathered[: len(rows)], mode="clip")
+            acc[...] = gathered[: len(rows)]
         for j in range(1, width):
             count = still_going[j]
             part = gathered[:count]
@@ -57,7 +63,7 @@ def mean_pool(table: Matrix, ids: npt.NDArray[np.intp], lengths: npt.NDArray[np.
     return out
 
 
-def mean_one(table: Matrix, ids: list[int] | npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:
+def mean_one(table: npt.NDArray[Any], ids: list[int] | npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:
     """Mean for a single text (the latency path: no grouping).
 
     Up to LONG_TEXT_TOKENS tokens the rows are added in order in float32, as sentence-transformers does. A longer

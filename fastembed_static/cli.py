@@ -56,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("model", help="model directory, or hub id such as sentence-transformers/static-retrieval-mrl-en-v1")
     gen.add_argument("--out", type=Path, help="output directory (replaced atomically; default: the cache)")
     gen.add_argument("--dims", type=int, help="bake in only the first DIMS dimensions")
+    gen.add_argument(
+        "--dtype", choices=["float32", "float16", "int8"], default="float32", help="table storage (default exact float32)"
+    )
     _hub_options(gen)
     gen.set_defaults(run=_gen)
 
@@ -139,6 +142,8 @@ def _gen(args: argparse.Namespace) -> int:
     from .gen import generate
 
     if args.out is None:  # generate into the cache, as from_pretrained does
+        if args.dtype != "float32":
+            raise ValueError("--dtype needs --out (the cache holds float32 models)")
         model = StaticModel.from_pretrained(
             args.model,
             revision=args.revision,
@@ -164,7 +169,7 @@ def _gen(args: argparse.Namespace) -> int:
             )
             source = snapshot.source_dir
             origin = {"repo_id": snapshot.repo_id, "revision": snapshot.revision, "commit": snapshot.commit}
-        out = generate(source, args.out, dims=args.dims, origin=origin)
+        out = generate(source, args.out, dims=args.dims, dtype=args.dtype, origin=origin)
         model = StaticModel.from_pretrained(out)
     print(f"generated {out}: {model.vocab_size} tokens x {model.dim} dims")
     return 0

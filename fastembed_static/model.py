@@ -64,6 +64,7 @@ class StaticModel:
     def __init__(self, generated: _model_files.GeneratedModel) -> None:
         self._generated = generated
         self._table = generated.weights
+        self._scales = generated.scales
         self._tokenizer = build_tokenizer(generated.tokenizer_config, generated.tokens)
         self.normalize_default: bool = bool(generated.metadata["normalize"])
 
@@ -122,6 +123,11 @@ class StaticModel:
             dims=dims,
         )
         return cls(_model_files.load(path))
+
+    @property
+    def dtype(self) -> str:
+        """How the table is stored: "float32" (exact), "float16" or "int8" (chosen at generation)."""
+        return str(self._generated.metadata["dtype"])
 
     @property
     def dim(self) -> int:
@@ -194,9 +200,12 @@ class StaticModel:
         least PARALLEL_MIN_TEXTS texts; results are identical to one worker, in input order.
         """
         table = self._columns(dim)
+        scales = None if self._scales is None else self._scales[: table.shape[1]]
         do_normalize = self.normalize_default if normalize is None else normalize
         if isinstance(texts, str):
             vector = _pooling.mean_one(table, self.tokenize(texts))
+            if scales is not None:
+                vector *= scales
             return _pooling.l2_normalize(vector[None, :])[0] if do_normalize else vector
         if isinstance(texts, (bytes, bytearray, memoryview)):
             raise TypeError(f"encode takes a str or an iterable of str, not {type(texts).__name__}: decode it first")
@@ -215,6 +224,8 @@ class StaticModel:
             self._encode_into(items, 0, out, table, batch_size, progress)
         if progress:
             progress.close()
+        if scales is not None:
+            out *= scales
         return _pooling.l2_normalize(out) if do_normalize else out
 
     def _encode_into(

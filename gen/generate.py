@@ -20,7 +20,14 @@ from .tokenizer_spec import TokenizerSpec, read_tokenizer
 
 GENERATOR_VERSION = "1"
 FORMAT = "fastembed-static/1"
-WEIGHTS_FILE = "weights.f32.bin"
+# Storage types: float32 is exact; float16 halves the size; int8 quarters it, with a per-dimension scale that the
+# runtime applies once to each summed vector (the row sums of int8 values are exact in float32).
+STORAGE: dict[str, tuple[str, str]] = {
+    "float32": ("<f4", "weights.f32.bin"),
+    "float16": ("<f2", "weights.f16.bin"),
+    "int8": ("i1", "weights.i8.bin"),
+}
+SCALES_FILE = "scales.f32.bin"
 VOCAB_MODULE = "vocab.py"
 _SEPARATORS = ("\n", "\x1f", "\x00")
 
@@ -30,13 +37,17 @@ def generate(
     out_dir: Path | str,
     *,
     dims: int | None = None,
+    dtype: str = "float32",
     origin: dict[str, str] | None = None,
 ) -> Path:
     """Generate a model from ``model_dir`` into ``out_dir`` (replaced atomically); returns ``out_dir``.
 
     ``dims`` keeps only the first ``dims`` columns (Matryoshka truncation baked into a smaller table).
+    ``dtype``: storage of the table, "float32" (exact, default), "float16" or "int8" (see STORAGE).
     ``origin`` (e.g. hub repo id, revision and commit) is recorded in model.json's ``source``.
     """
+    if dtype not in STORAGE:
+        raise ValueError(f"dtype must be one of {', '.join(STORAGE)}, not {dtype!r}")
     source = find_source(Path(model_dir))
     spec = read_tokenizer(source.tokenizer)
     table = _read_table(source)
@@ -50,7 +61,7 @@ def generate(
         if not 0 < dims <= table.shape[1]:
             raise GenerationError(source.weights, f"dims={dims} is outside 1..{table.shape[1]}")
         table = np.ascontiguousarray(table[:, :dims])
-    return _write(Path(out_dir), source, spec, table, origin or {})
+    return _write(Path(out_dir), source, spec, table, dtype, origin or {})
 
 
 def _read_table(source: ModelSource) -> np.ndarray:
@@ -77,6 +88,15 @@ def _read_table(source: ModelSource) -> np.ndarray:
     return np.ascontiguousarray(table, dtype=np.float32)
 
 
+def _quantize(table: np.ndarray, dtype: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """The stored table, and for int8 the per-dimension scales (row value ~= stored value * scale)."""
+    if dtype != "int8":
+        return table, None
+    peak = np.abs(table).max(axis=0)
+    scales = np.where(peak > 0, peak / 127.0, 1.0).astype(np.float32)
+    return np.clip(np.rint(table / scales), -127, 127).astype(np.int8), scales
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
@@ -86,19 +106,32 @@ def sha256_file(path: Path) -> str:
 
 
 def _write(
-    out_dir: Path, source: ModelSource, spec: TokenizerSpec, table: np.ndarray, origin: dict[str, str]
+    out_dir: Path,
+    source: ModelSource,
+    spec: TokenizerSpec,
+    table: np.ndarray,
+    dtype: str,
+    origin: dict[str, str],
 ) -> Path:
     sources = {str(p.relative_to(source.root)): sha256_file(p) for p in source.files}
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
         staging.chmod(0o755)
-        weights_path = staging / WEIGHTS_FILE
-        table.astype("<f4", copy=False).tofile(weights_path)
+        numpy_dtype, weights_file = STORAGE[dtype]
+        weights_path = staging / weights_file
+        stored, scales = _quantize(table, dtype)
+        stored.astype(numpy_dtype, copy=False).tofile(weights_path)
         vocab_text = render_vocab_module(spec.tokens, source.tokenizer.name, sources[_rel(source, source.tokenizer)])
         (staging / VOCAB_MODULE).write_text(vocab_text, encoding="utf-8", newline="\n")
         metadata = _metadata(source, spec, table, sources, sha256_file(weights_path), vocab_text)
         metadata["source"].update(origin)
+        metadata["dtype"] = dtype
+        metadata["weights"]["file"] = weights_file
+        metadata["weights"]["bytes"] = weights_path.stat().st_size
+        if scales is not None:
+            scales.astype("<f4").tofile(staging / SCALES_FILE)
+            metadata["scales"] = {"file": SCALES_FILE, "sha256": sha256_file(staging / SCALES_FILE)}
         (staging / "model.json").write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", "utf-8")
         _replace_dir(staging, out_dir)
     except BaseException:
@@ -129,7 +162,7 @@ def _metadata(
         "dtype": "float32",
         "byte_order": "little",
         "normalize": source.normalize,
-        "weights": {"file": WEIGHTS_FILE, "bytes": rows * dim * 4, "sha256": weights_sha256},
+        "weights": {"file": "", "bytes": 0, "sha256": weights_sha256},
         "vocab": {
             "module": VOCAB_MODULE,
             "tokens": len(spec.tokens),
@@ -194,9 +227,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("model_dir", type=Path)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--dims", type=int, default=None)
+    parser.add_argument("--dtype", choices=sorted(STORAGE), default="float32")
     args = parser.parse_args(argv)
     try:
-        generate(args.model_dir, args.out, dims=args.dims)
+        generate(args.model_dir, args.out, dims=args.dims, dtype=args.dtype)
     except GenerationError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
