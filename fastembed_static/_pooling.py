@@ -74,9 +74,9 @@ def mean_one(table: npt.NDArray[Any], ids: list[int] | npt.NDArray[np.intp]) -> 
     if count == 0:
         return np.zeros(table.shape[1], dtype=np.float32)
     if count <= LONG_TEXT_TOKENS:
-        summed: npt.NDArray[np.float32] = np.take(table, ids, axis=0).sum(axis=0, dtype=np.float32)
-        mean: npt.NDArray[np.float32] = summed / np.float32(count)
-        return mean
+        summed: npt.NDArray[np.float32] = np.add.reduce(table.take(ids, axis=0), axis=0, dtype=np.float32)
+        np.divide(summed, np.float32(count), out=summed)
+        return summed
     ids = np.asarray(ids, dtype=np.intp)
     total = np.zeros(table.shape[1], dtype=np.float64)
     for first in range(0, count, LONG_TEXT_TOKENS):

@@ -202,8 +202,12 @@ class StaticModel:
         table = self._columns(dim)
         scales = None if self._scales is None else self._scales[: table.shape[1]]
         do_normalize = self.normalize_default if normalize is None else normalize
-        if isinstance(texts, str):
-            vector = _pooling.mean_one(table, self.tokenize(texts))
+        if isinstance(texts, str):  # the latency path: as little Python as possible
+            try:
+                ids = self._tokenizer.encode(texts)
+            except BadTextError as e:
+                raise ValueError(f"text cannot be tokenized: {e}") from None
+            vector = _pooling.mean_one(table, ids)
             if scales is not None:
                 vector *= scales
             return _pooling.l2_normalize(vector[None, :])[0] if do_normalize else vector
