@@ -9,6 +9,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -76,16 +77,18 @@ def _hub_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", type=Path, help="default: $FASTEMBED_STATIC_CACHE or ~/.cache/fastembed-static")
 
 
+def _hub_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """The hub options of a command, as keyword arguments of from_pretrained and snapshot_download."""
+    return {
+        "revision": args.revision,
+        "offline": args.offline,
+        "force_refresh": args.force_refresh,
+        "cache_dir": args.cache_dir,
+    }
+
+
 def _load(model: str | None, args: argparse.Namespace) -> StaticModel:
-    if model is None:
-        return StaticModel.default()
-    return StaticModel.from_pretrained(
-        model,
-        revision=args.revision,
-        offline=args.offline,
-        force_refresh=args.force_refresh,
-        cache_dir=args.cache_dir,
-    )
+    return StaticModel.default() if model is None else StaticModel.from_pretrained(model, **_hub_kwargs(args))
 
 
 def _read_lines(source: Path) -> list[str]:
@@ -144,14 +147,7 @@ def _gen(args: argparse.Namespace) -> int:
     if args.out is None:  # generate into the cache, as from_pretrained does
         if args.dtype != "float32":
             raise ValueError("--dtype needs --out (the cache holds float32 models)")
-        model = StaticModel.from_pretrained(
-            args.model,
-            revision=args.revision,
-            offline=args.offline,
-            force_refresh=args.force_refresh,
-            cache_dir=args.cache_dir,
-            dims=args.dims,
-        )
+        model = StaticModel.from_pretrained(args.model, dims=args.dims, **_hub_kwargs(args))
         out = model.path
     else:
         source, origin = Path(args.model), None
@@ -160,13 +156,7 @@ def _gen(args: argparse.Namespace) -> int:
 
             if not hub.looks_like_repo_id(args.model):
                 raise ModelFileError(source, "model directory does not exist (and it is not a hub id owner/name)")
-            snapshot = hub.snapshot_download(
-                args.model,
-                revision=args.revision,
-                offline=args.offline,
-                force_refresh=args.force_refresh,
-                cache_dir=args.cache_dir,
-            )
+            snapshot = hub.snapshot_download(args.model, **_hub_kwargs(args))
             source = snapshot.source_dir
             origin = {"repo_id": snapshot.repo_id, "revision": snapshot.revision, "commit": snapshot.commit}
         out = generate(source, args.out, dims=args.dims, dtype=args.dtype, origin=origin)
