@@ -13,14 +13,15 @@ import numpy as np
 import numpy.typing as npt
 
 Matrix = npt.NDArray[np.float32]
-BLOCK_TEXTS = 64  # texts pooled together: 64 rows of 4 KB stay in L2 while enough work amortizes each call
+BLOCK_BYTES = 512 << 10  # one block's float32 sums: stays in L2 while enough work amortizes each numpy call
+MAX_BLOCK_TEXTS = 512
 LONG_TEXT_TOKENS = 4096  # longer texts are summed in chunks of this many tokens (bounded memory, less rounding)
 
 
 def mean_pool(table: npt.NDArray[Any], ids: npt.NDArray[np.intp], lengths: npt.NDArray[np.intp]) -> Matrix:
     """Mean of the rows of ``table`` for each text; a text with no tokens gets the zero vector.
 
-    Texts are sorted by token count, longest first, and taken BLOCK_TEXTS at a time. For token position j of a
+    Texts are sorted by token count, longest first, and taken a block at a time (BLOCK_BYTES of sums). For token position j of a
     block, the texts that still have a j-th token are a prefix of the block: one ``np.take`` gathers their j-th
     rows into a small buffer that stays in cache and one ``np.add`` adds it to their running sums. Each text's rows
     are added in order, in float32, as sentence-transformers' EmbeddingBag does; the gathered rows are never
@@ -37,7 +38,7 @@ def mean_pool(table: npt.NDArray[Any], ids: npt.NDArray[np.intp], lengths: npt.N
     for row in order[:long_texts]:
         out[row] = mean_one(table, ids[starts[row] : starts[row] + lengths[row]])
     live = order[long_texts : long_texts + int(np.count_nonzero(lengths[order[long_texts:]]))]
-    block = max(1, min(BLOCK_TEXTS, len(live)))
+    block = max(1, min(BLOCK_BYTES // (dim * 4), MAX_BLOCK_TEXTS, len(live)))
     gathered = np.empty((block, dim), dtype=table.dtype)
     sums = np.empty((block, dim), dtype=np.float32)
     for first in range(0, len(live), block):

@@ -1,4 +1,5 @@
-"""Generation at install time: FASTEMBED_STATIC_BUNDLE makes `pip` build a wheel that carries the model."""
+"""Generation at install time: FASTEMBED_STATIC_BUNDLE makes `pip` build a wheel that carries the model; and
+FASTEMBED_STATIC_MYPYC=0 builds the pure-Python fallback (its tokenizer is tested in test_tokenizer_parity)."""
 
 from __future__ import annotations
 
@@ -31,3 +32,5 @@ def test_wheel_bundles_a_local_model(tmp_path: Path) -> None:
     assert (meta["vocab_size"], meta["dim"]) == (30522, 4)
     assert "fastembed_static/_models/tiny-mrl/weights.f32.bin" in names
     assert "fastembed_static/_models/default/model.json" in names, "the default model is still bundled beside it"
+    assert "fastembed_static/_tokenizer.py" in names
+    assert not [n for n in names if n.endswith((".so", ".pyd"))], "FASTEMBED_STATIC_MYPYC=0 builds pure Python"
