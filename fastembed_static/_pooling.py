@@ -2,7 +2,8 @@
 
 Never ``np.add.reduceat`` over gathered rows along axis 0: measured 10-30x slower than the column-wise
 accumulation of :func:`mean_pool`. ``np.take`` is called with ``mode="clip"``: with ``mode="raise"`` and ``out=``
-numpy buffers the whole result (the ids come from the vocabulary, so they are always in range).
+numpy buffers the whole result (the ids come from the vocabulary, so they are always in range). ``np.take`` is
+never called on a column slice (``encode(dim=k)``): it would copy the whole table first, ~5 ms a call.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy.typing as npt
 Matrix = npt.NDArray[np.float32]
 BLOCK_BYTES = 512 << 10  # one block's float32 sums: stays in L2 while enough work amortizes each numpy call
 MAX_BLOCK_TEXTS = 512
+FEW_TEXTS = 4
 LONG_TEXT_TOKENS = 4096  # longer texts are summed in chunks of this many tokens (bounded memory, less rounding)
 
 
@@ -33,12 +35,18 @@ def mean_pool(table: npt.NDArray[Any], ids: npt.NDArray[np.intp], lengths: npt.N
         return out
     starts = np.zeros(n, dtype=np.intp)
     np.cumsum(lengths[:-1], out=starts[1:])
+    if n <= FEW_TEXTS:  # a handful of texts: the blocked machinery costs more than it saves
+        for row in range(n):
+            out[row] = mean_one(table, ids[starts[row] : starts[row] + lengths[row]])
+        return out
     order = np.argsort(-lengths, kind="stable")
     long_texts = int(np.count_nonzero(lengths > LONG_TEXT_TOKENS))
     for row in order[:long_texts]:
         out[row] = mean_one(table, ids[starts[row] : starts[row] + lengths[row]])
     live = order[long_texts : long_texts + int(np.count_nonzero(lengths[order[long_texts:]]))]
     block = max(1, min(BLOCK_BYTES // (dim * 4), MAX_BLOCK_TEXTS, len(live)))
+    # np.take on a non-contiguous table (encode(dim=k) slices columns) first copies the whole table: index instead
+    contiguous = table.flags.c_contiguous
     gathered = np.empty((block, dim), dtype=table.dtype)
     sums = np.empty((block, dim), dtype=np.float32)
     for first in range(0, len(live), block):
@@ -50,15 +58,17 @@ def mean_pool(table: npt.NDArray[Any], ids: npt.NDArray[np.intp], lengths: npt.N
         token_ids = np.take(ids, positions, mode="clip")
         still_going = (len(rows) - np.searchsorted(lens[::-1], np.arange(width), side="right")).tolist()
         acc = sums[: len(rows)]
-        if table.dtype == np.float32:
-            np.take(table, token_ids[0], axis=0, out=acc, mode="clip")
-        else:  # float16/int8 storage: gather in the table's type, add into float32 sums
-            np.take(table, token_ids[0], axis=0, out=gathered[: len(rows)], mode="clip")
-            acc[...] = gathered[: len(rows)]
+        if contiguous and table.dtype == np.float32:
+            table.take(token_ids[0], axis=0, out=acc, mode="clip")
+        else:  # float16/int8 storage is added into float32 sums; a column slice is gathered by indexing
+            acc[...] = table[token_ids[0]]
         for j in range(1, width):
             count = still_going[j]
-            part = gathered[:count]
-            np.take(table, token_ids[j, :count], axis=0, out=part, mode="clip")
+            if contiguous:
+                part = gathered[:count]
+                table.take(token_ids[j, :count], axis=0, out=part, mode="clip")  # method: no numpy wrapper
+            else:
+                part = table[token_ids[j, :count]]
             np.add(acc[:count], part, out=acc[:count])
         out[rows] = acc / lens[:, None].astype(np.float32)
     return out
@@ -75,13 +85,14 @@ def mean_one(table: npt.NDArray[Any], ids: list[int] | npt.NDArray[np.intp]) -> 
     if count == 0:
         return np.zeros(table.shape[1], dtype=np.float32)
     if count <= LONG_TEXT_TOKENS:
-        summed: npt.NDArray[np.float32] = np.add.reduce(table.take(ids, axis=0), axis=0, dtype=np.float32)
+        rows = table.take(ids, axis=0) if table.flags.c_contiguous else table[ids]
+        summed: npt.NDArray[np.float32] = np.add.reduce(rows, axis=0, dtype=np.float32)
         np.divide(summed, np.float32(count), out=summed)
         return summed
     ids = np.asarray(ids, dtype=np.intp)
     total = np.zeros(table.shape[1], dtype=np.float64)
     for first in range(0, count, LONG_TEXT_TOKENS):
-        total += np.take(table, ids[first : first + LONG_TEXT_TOKENS], axis=0).sum(axis=0, dtype=np.float32)
+        total += table[ids[first : first + LONG_TEXT_TOKENS]].sum(axis=0, dtype=np.float32)
     return (total / count).astype(np.float32)
 
 
