@@ -1,0 +1,1 @@
+"""asv benchmarks of fastembed-static (see ../asv.conf.json)."""
