@@ -113,3 +113,11 @@ def test_chunks_and_spread() -> None:
     assert chunks == ["a b\nc d e", "f", "g"]
     assert bench.spread(list("abcdefghij"), 3) == ["a", "d", "g"]
     assert bench.spread(["x"], 5) == ["x"]
+
+
+def test_goals_section_judges_every_goal(quick_run: subprocess.CompletedProcess[str]) -> None:
+    goals = table_rows(quick_run.stdout, "goal | target")
+    assert any(name.startswith("1-text latency vs") for name in goals)
+    assert any(name.startswith("cold start") for name in goals)
+    for name, (target, measured, verdict) in goals.items():
+        assert verdict == "met" or verdict.startswith("missed by") or verdict == "not measured", (name, verdict)
