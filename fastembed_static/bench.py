@@ -1323,9 +1323,10 @@ def markdown(report: dict[str, Any]) -> str:
             "" if any(v is not None for v in t["env"].values()) else "no thread variables set"
         )
     )
+    rayon = t["env"].get("RAYON_NUM_THREADS")
     lines.append(
         "- fastembed-static runs on one thread (numpy gathers and sums, no BLAS); HF tokenizers' encode_batch runs on"
-        " all cores (Rayon)"
+        + (f" {rayon} Rayon thread(s) (RAYON_NUM_THREADS)" if rayon else " all cores (Rayon)")
     )
     lines.append("- versions: " + ", ".join(f"{k} {v or 'not installed'}" for k, v in report["versions"].items()))
     if report["skipped"]:
