@@ -180,14 +180,6 @@ def locked(directory: Path) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _generator_version() -> str:
     from .gen import GENERATOR_VERSION
 
@@ -249,9 +241,11 @@ class BenchModel:
 
 def build_random_model(shared: Path, workdir: Path) -> BenchModel:
     """The real MRL tokenizer with a random 30522 x 1024 float32 table (fixed seed), built once into ``workdir``."""
+    from .gen.generate import sha256_file
+
     tokenizer_json = shared / MRL_TOKENIZER
     key = hashlib.sha256(
-        f"{LAYOUT_VERSION}|{SEED}|{SHAPE}|{_sha256(tokenizer_json)}".encode()
+        f"{LAYOUT_VERSION}|{SEED}|{SHAPE}|{sha256_file(tokenizer_json)}".encode()
     ).hexdigest()[:12]
     root = workdir / f"mrl-random-{key}"
     stamp = root / "layouts.json"
