@@ -122,13 +122,10 @@ def _write(
         weights_path = staging / weights_file
         stored, scales = _quantize(table, dtype)
         stored.astype(numpy_dtype, copy=False).tofile(weights_path)
+        weights = {"file": weights_file, "bytes": weights_path.stat().st_size, "sha256": sha256_file(weights_path)}
         vocab_text = render_vocab_module(spec.tokens, source.tokenizer.name, sources[_rel(source, source.tokenizer)])
         (staging / VOCAB_MODULE).write_text(vocab_text, encoding="utf-8", newline="\n")
-        metadata = _metadata(source, spec, table, sources, sha256_file(weights_path), vocab_text)
-        metadata["source"].update(origin)
-        metadata["dtype"] = dtype
-        metadata["weights"]["file"] = weights_file
-        metadata["weights"]["bytes"] = weights_path.stat().st_size
+        metadata = _metadata(source, spec, table.shape, dtype, sources, origin, weights, vocab_text)
         if scales is not None:
             scales.astype("<f4").tofile(staging / SCALES_FILE)
             metadata["scales"] = {"file": SCALES_FILE, "sha256": sha256_file(staging / SCALES_FILE)}
@@ -147,22 +144,24 @@ def _rel(source: ModelSource, path: Path) -> str:
 def _metadata(
     source: ModelSource,
     spec: TokenizerSpec,
-    table: np.ndarray,
+    shape: tuple[int, ...],
+    dtype: str,
     sources: dict[str, str],
-    weights_sha256: str,
+    origin: dict[str, str],
+    weights: dict[str, Any],
     vocab_text: str,
 ) -> dict[str, Any]:
-    rows, dim = table.shape
+    rows, dim = shape
     return {
         "format": FORMAT,
         "generator_version": GENERATOR_VERSION,
-        "source": {"layout": source.layout, "path": str(source.root.resolve()), "sha256": sources},
+        "source": {"layout": source.layout, "path": str(source.root.resolve()), "sha256": sources, **origin},
         "vocab_size": rows,
         "dim": dim,
-        "dtype": "float32",
+        "dtype": dtype,
         "byte_order": "little",
         "normalize": source.normalize,
-        "weights": {"file": "", "bytes": 0, "sha256": weights_sha256},
+        "weights": weights,
         "vocab": {
             "module": VOCAB_MODULE,
             "tokens": len(spec.tokens),
