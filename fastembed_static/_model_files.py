@@ -106,14 +106,15 @@ def _map_weights(path: Path, rows: int, dim: int, dtype: np.dtype[Any], expected
 
 
 def verify_checksums(model: GeneratedModel) -> None:
-    """Hash the weights and vocabulary files and compare with model.json (reads every byte: not done at load)."""
-    import hashlib
+    """Hash every generated file (weights, vocabulary, int8 scales) and compare with model.json (reads every byte:
+    not done at load)."""
+    from .gen.generate import sha256_file
 
     meta = model.metadata
-    for name, expected in ((meta["weights"]["file"], meta["weights"]["sha256"]), (meta["vocab"]["module"], meta["vocab"]["sha256"])):
-        digest = hashlib.sha256()
-        with (model.path / name).open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        if digest.hexdigest() != expected:
-            raise ModelFileError(model.path / name, f"sha256 is {digest.hexdigest()}, model.json says {expected}")
+    for entry in (meta["weights"], meta.get("scales"), {"file": meta["vocab"]["module"], **meta["vocab"]}):
+        if entry is None:
+            continue
+        path = model.path / entry["file"]
+        actual = sha256_file(path)
+        if actual != entry["sha256"]:
+            raise ModelFileError(path, f"sha256 is {actual}, model.json says {entry['sha256']}")

@@ -71,6 +71,11 @@ def test_int8_equals_sentence_transformers_on_the_dequantized_table(exact: Stati
 
 def test_int8_without_scales_is_refused(tmp_path: Path) -> None:
     out = generate(DEFAULT_SOURCE, tmp_path / "i8", dtype="int8")
+    scales = bytearray((out / "scales.f32.bin").read_bytes())
+    scales[5] ^= 0x01
+    (out / "scales.f32.bin").write_bytes(bytes(scales))
+    with pytest.raises(ModelFileError, match=r"scales.f32.bin: sha256 is"):
+        StaticModel.from_pretrained(out).verify()
     (out / "scales.f32.bin").unlink()
     with pytest.raises(ModelFileError, match="scales.f32.bin: int8 scales are missing"):
         StaticModel.from_pretrained(out)
