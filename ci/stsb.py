@@ -1,6 +1,6 @@
 """Spearman correlation of a model's cosine similarities with the STS-Benchmark dev gold scores.
 
-    python ci/stsb.py [--model PATH] [--dim K] [--data ../shared/eval/stsb-dev.jsonl]
+python ci/stsb.py [--model PATH] [--dim K] [--data ../shared/eval/stsb-dev.jsonl]
 """
 
 from __future__ import annotations
@@ -50,7 +50,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     args = parser.parse_args()
     model = StaticModel.default() if args.model is None else StaticModel.from_pretrained(args.model)
-    print(f"STS-B dev Spearman: {stsb_spearman(model, args.data, args.dim):.4f} ({model.path}, dim={args.dim or model.dim})")
+    print(
+        f"STS-B dev Spearman: {stsb_spearman(model, args.data, args.dim):.4f} ({model.path}, dim={args.dim or model.dim})"
+    )
 
 
 if __name__ == "__main__":

@@ -120,7 +120,6 @@ def ascii_plan(config: NormalizerConfig) -> AsciiPlan | None:
     return AsciiPlan(config.lowercase, "".join(delete), "".join(word), "".join(punct))
 
 
-
 def reorder_marks_string() -> str:
     """Every character of REORDER_MARKS, for a regex character class."""
     return "".join(chr(cp) for start, end in tables.REORDER_MARKS for cp in range(start, end + 1))

@@ -244,9 +244,7 @@ def build_random_model(shared: Path, workdir: Path) -> BenchModel:
     from .gen.generate import sha256_file
 
     tokenizer_json = shared / MRL_TOKENIZER
-    key = hashlib.sha256(
-        f"{LAYOUT_VERSION}|{SEED}|{SHAPE}|{sha256_file(tokenizer_json)}".encode()
-    ).hexdigest()[:12]
+    key = hashlib.sha256(f"{LAYOUT_VERSION}|{SEED}|{SHAPE}|{sha256_file(tokenizer_json)}".encode()).hexdigest()[:12]
     root = workdir / f"mrl-random-{key}"
     stamp = root / "layouts.json"
     with locked(workdir):
@@ -480,7 +478,11 @@ def baseline_system(tokenizer: Any, table: Matrix, batch_size: int) -> System:
 
 def hf_tokenize_system(tokenizer: Any, batch_size: int) -> System:
     def ids(texts: list[str]) -> list[list[int]]:
-        return [list(e.ids) for b in _batches(texts, batch_size) for e in tokenizer.encode_batch(b, add_special_tokens=False)]
+        return [
+            list(e.ids)
+            for b in _batches(texts, batch_size)
+            for e in tokenizer.encode_batch(b, add_special_tokens=False)
+        ]
 
     return System(
         "HF tokenizers (tokenize only)",
@@ -563,7 +565,9 @@ def embedding_bag_system(table: Matrix, batch_size: int, fe: Any, threads: int |
         return np.concatenate(pooled(inputs(texts)))
 
     return System(
-        "torch EmbeddingBag (pooling only)" if threads is None else f"torch EmbeddingBag {threads} thread (pooling only)",
+        "torch EmbeddingBag (pooling only)"
+        if threads is None
+        else f"torch EmbeddingBag {threads} thread (pooling only)",
         "floor",
         run,
         one,
@@ -575,8 +579,8 @@ def embedding_bag_system(table: Matrix, batch_size: int, fe: Any, threads: int |
 def fastembed_pooling_system(model: Any, table: Matrix, batch_size: int) -> System:
     from . import _pooling
 
-    mean_pool: Callable[..., Matrix] = getattr(_pooling, "mean_pool")
-    mean_one: Callable[..., Matrix] = getattr(_pooling, "mean_one")
+    mean_pool: Callable[..., Matrix] = _pooling.mean_pool
+    mean_one: Callable[..., Matrix] = _pooling.mean_one
 
     def inputs(texts: list[str]) -> list[tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]]:
         return [_flat_ids([model.tokenize(t) for t in b]) for b in _batches(texts, batch_size)]
@@ -650,7 +654,11 @@ def make_systems(
 
     peers_ready = table is not None and bench.tokenizer_json is not None
     for dist, name, make in (
-        ("sentence-transformers", "sentence-transformers", lambda: sentence_transformers_system(bench, dim, full_dim, batch_size)),
+        (
+            "sentence-transformers",
+            "sentence-transformers",
+            lambda: sentence_transformers_system(bench, dim, full_dim, batch_size),
+        ),
         ("model2vec", "model2vec", lambda: model2vec_system(bench, dim, full_dim, batch_size, unk_id, fe)),
     ):
         if installed(dist) is None:
@@ -859,7 +867,13 @@ def thread_info() -> dict[str, Any]:
         info["threadpools"] = "unknown (threadpoolctl not installed)"
     info["env"] = {
         k: os.environ.get(k)
-        for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "RAYON_NUM_THREADS", "TOKENIZERS_PARALLELISM")
+        for k in (
+            "OMP_NUM_THREADS",
+            "MKL_NUM_THREADS",
+            "OPENBLAS_NUM_THREADS",
+            "RAYON_NUM_THREADS",
+            "TOKENIZERS_PARALLELISM",
+        )
     }
     return info
 
@@ -892,8 +906,14 @@ def versions() -> dict[str, str | None]:
     out: dict[str, str | None] = {
         d: installed(d)
         for d in (
-            "fastembed-static", "numpy", "torch", "sentence-transformers", "model2vec", "tokenizers",
-            "threadpoolctl", "safetensors",
+            "fastembed-static",
+            "numpy",
+            "torch",
+            "sentence-transformers",
+            "model2vec",
+            "tokenizers",
+            "threadpoolctl",
+            "safetensors",
         )
     }
     out["fastembed-static tokenizer"] = "mypyc-compiled" if COMPILED else "pure Python"
@@ -915,7 +935,9 @@ class Sizes:
     first_rounds: int
 
 
-FULL = Sizes(short=10_000, paragraphs=10_000, long=2_000, latency=1_000, agreement=(500, 200, 20), cold_runs=10, first_rounds=5)
+FULL = Sizes(
+    short=10_000, paragraphs=10_000, long=2_000, latency=1_000, agreement=(500, 200, 20), cold_runs=10, first_rounds=5
+)
 QUICK = Sizes(short=300, paragraphs=200, long=30, latency=50, agreement=(100, 50, 5), cold_runs=2, first_rounds=2)
 
 
@@ -947,9 +969,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     sizes = QUICK if args.quick else FULL
     if args.texts is not None:
         n = args.texts
-        sizes = dataclasses.replace(
-            sizes, short=n, paragraphs=n, long=max(1, n // 5), latency=min(sizes.latency, n)
-        )
+        sizes = dataclasses.replace(sizes, short=n, paragraphs=n, long=max(1, n // 5), latency=min(sizes.latency, n))
     repeats = args.repeats if args.repeats is not None else (3 if args.quick else 7)
     shared = find_shared(args.shared)
     workdir = (args.workdir or default_workdir()).resolve()
@@ -969,7 +989,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     skipped: list[str] = list(bench.notes)
     notes_once: set[str] = set()
     report: dict[str, Any] = {
-        "command": " ".join(["python", *getattr(sys, "orig_argv", ["", "-m", "fastembed_static.bench", *sys.argv[1:]])[1:]]),
+        "command": " ".join(
+            ["python", *getattr(sys, "orig_argv", ["", "-m", "fastembed_static.bench", *sys.argv[1:]])[1:]]
+        ),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "model": {"description": bench.description, "generated": str(bench.generated), "dim": fe.dim},
         "batch_size": args.batch_size,
@@ -1041,16 +1063,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             ),
         ]
         if not args.quick and bench.st_dir and installed("sentence-transformers"):
-            commands.append((
-                "sentence-transformers bench model: import, load, encode('x')",
-                "from sentence_transformers import SentenceTransformer;"
-                f" SentenceTransformer({str(bench.st_dir)!r}, device='cpu').encode('x')",
-            ))
+            commands.append(
+                (
+                    "sentence-transformers bench model: import, load, encode('x')",
+                    "from sentence_transformers import SentenceTransformer;"
+                    f" SentenceTransformer({str(bench.st_dir)!r}, device='cpu').encode('x')",
+                )
+            )
         if not args.quick and bench.m2v_dir and installed("model2vec"):
-            commands.append((
-                "model2vec bench model: import, load, encode('x')",
-                f"from model2vec import StaticModel; StaticModel.from_pretrained({str(bench.m2v_dir)!r}).encode('x')",
-            ))
+            commands.append(
+                (
+                    "model2vec bench model: import, load, encode('x')",
+                    f"from model2vec import StaticModel; StaticModel.from_pretrained({str(bench.m2v_dir)!r}).encode('x')",
+                )
+            )
         log(f"cold start: {len(commands)} commands x {sizes.cold_runs} runs")
         report["cold_start"] = cold_starts(commands, sizes.cold_runs, cwd)
 
@@ -1065,17 +1091,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             ),
         ]
         if not args.quick and bench.st_dir and installed("sentence-transformers"):
-            rss_commands.append((
-                "sentence-transformers",
-                f"{texts}; from sentence_transformers import SentenceTransformer;"
-                f" SentenceTransformer({str(bench.st_dir)!r}, device='cpu').encode(t, batch_size={args.batch_size}); {rss}",
-            ))
+            rss_commands.append(
+                (
+                    "sentence-transformers",
+                    f"{texts}; from sentence_transformers import SentenceTransformer;"
+                    f" SentenceTransformer({str(bench.st_dir)!r}, device='cpu').encode(t, batch_size={args.batch_size}); {rss}",
+                )
+            )
         if not args.quick and bench.m2v_dir and installed("model2vec"):
-            rss_commands.append((
-                "model2vec",
-                f"{texts}; from model2vec import StaticModel; StaticModel.from_pretrained({str(bench.m2v_dir)!r})"
-                f".encode(t, max_length=None, use_multiprocessing=False, batch_size={args.batch_size}); {rss}",
-            ))
+            rss_commands.append(
+                (
+                    "model2vec",
+                    f"{texts}; from model2vec import StaticModel; StaticModel.from_pretrained({str(bench.m2v_dir)!r})"
+                    f".encode(t, max_length=None, use_multiprocessing=False, batch_size={args.batch_size}); {rss}",
+                )
+            )
         log("peak RSS, one system per process")
         report["peak_rss_per_system_mib"] = peak_rss_subprocesses(rss_commands, cwd)
 
@@ -1137,7 +1167,7 @@ def summary(report: dict[str, Any]) -> dict[str, Any]:
             row["latency_p99_s"] = float(np.percentile(lat, 99)) if lat else float("nan")
             rows[name] = row
         ref = rows["fastembed-static"]
-        for name, row in rows.items():
+        for row in rows.values():
             for workload in data["throughput"]:
                 row[f"{workload}_ratio"] = ref[f"{workload}_texts_per_s"] / row[f"{workload}_texts_per_s"]
             row["latency_ratio"] = row["latency_p50_s"] / ref["latency_p50_s"]
@@ -1182,18 +1212,39 @@ def goals(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     if torch_one and pooling in rows:
         for workload in workloads:
             got = rows[pooling][f"{workload}_texts_per_s"] / rows[torch_one][f"{workload}_texts_per_s"]
-            out.append((f"{workload} pooling vs {torch_one}", f">= {GOAL_POOLING:.0%}", f"{got:.0%}", verdict(got, GOAL_POOLING)))
+            out.append(
+                (
+                    f"{workload} pooling vs {torch_one}",
+                    f">= {GOAL_POOLING:.0%}",
+                    f"{got:.0%}",
+                    verdict(got, GOAL_POOLING),
+                )
+            )
     one, two = "fastembed-static workers=1", "fastembed-static workers=2"
     if one in rows and two in rows:
         for workload in workloads:
             got = rows[two][f"{workload}_texts_per_s"] / rows[one][f"{workload}_texts_per_s"]
-            out.append((f"{workload} workers=2 / workers=1", f">= {GOAL_WORKERS:g}x", f"{got:.2f}x", verdict(got, GOAL_WORKERS)))
+            out.append(
+                (
+                    f"{workload} workers=2 / workers=1",
+                    f">= {GOAL_WORKERS:g}x",
+                    f"{got:.2f}x",
+                    verdict(got, GOAL_WORKERS),
+                )
+            )
     cold = report.get("cold_start", {}).get("times", {})
     default = next((label for label in cold if label.startswith("fastembed-static default model")), None)
     if default and cold.get("import numpy") and cold.get(default):
         got = (_median(cold[default]) - _median(cold["import numpy"])) * 1e3
         target = GOAL_COLD_START_MS
-        out.append(("cold start: import + default model + first vector, beyond import numpy", f"<= {target:g} ms", f"{got:.0f} ms", verdict(got, target, higher_is_better=False)))
+        out.append(
+            (
+                "cold start: import + default model + first vector, beyond import numpy",
+                f"<= {target:g} ms",
+                f"{got:.0f} ms",
+                verdict(got, target, higher_is_better=False),
+            )
+        )
     return out
 
 
@@ -1226,16 +1277,36 @@ def markdown(report: dict[str, Any]) -> str:
     lines += _table(
         ["workload", "texts", "tokens", "tokens/text", "source"],
         [
-            [w["name"], f"{w['texts']:,}", f"{w['tokens']:,}", f"{w['tokens'] / max(w['texts'], 1):.1f}", w["description"]]
+            [
+                w["name"],
+                f"{w['texts']:,}",
+                f"{w['tokens']:,}",
+                f"{w['tokens'] / max(w['texts'], 1):.1f}",
+                w["description"],
+            ]
             for w in report["workloads"]
         ]
-        + [["latency", "", "", "", "the first GooAQ queries, one `encode(text)` call each; systems take turns in blocks of 50 texts"]],
+        + [
+            [
+                "latency",
+                "",
+                "",
+                "",
+                "the first GooAQ queries, one `encode(text)` call each; systems take turns in blocks of 50 texts",
+            ]
+        ],
         text=(0, 4),
     )
     workload_names = [w["name"] for w in report["workloads"]]
     for dim, data in report["dims"].items():
         verdict = "PASSED" if all(r["ok"] for r in data["agreement"]) else "FAILED"
-        lines += ["", f"## dim={dim}", "", f"Agreement check (before timing, vs fastembed-static, tolerance {TOLERANCE:g}): **{verdict}**", ""]
+        lines += [
+            "",
+            f"## dim={dim}",
+            "",
+            f"Agreement check (before timing, vs fastembed-static, tolerance {TOLERANCE:g}): **{verdict}**",
+            "",
+        ]
         agree_rows = []
         for row in data["agreement"]:
             if "max_abs_diff" in row:
@@ -1288,7 +1359,11 @@ def markdown(report: dict[str, Any]) -> str:
     )
     cold = report["cold_start"]
     base = _median(cold["times"].get("import numpy", []))
-    lines += ["", f"## Cold start (`python -c CODE` in a fresh process, median of {len(next(iter(cold['times'].values()), []))} interleaved runs)", ""]
+    lines += [
+        "",
+        f"## Cold start (`python -c CODE` in a fresh process, median of {len(next(iter(cold['times'].values()), []))} interleaved runs)",
+        "",
+    ]
     cold_rows = []
     for label, code in cold["code"].items():
         if label in cold["errors"]:
@@ -1301,9 +1376,12 @@ def markdown(report: dict[str, Any]) -> str:
     lines += _table(["goal", "target", "measured", "verdict"], [list(g) for g in goals(report)], text=(0, 3))
     lines += ["", "## Memory", ""]
     mem_rows = [
-        [label, f"{v:.0f}" if isinstance(v, float) else str(v)] for label, v in report["peak_rss_per_system_mib"].items()
+        [label, f"{v:.0f}" if isinstance(v, float) else str(v)]
+        for label, v in report["peak_rss_per_system_mib"].items()
     ]
-    mem_rows.append(["this benchmark process (every system loaded, all workloads)", f"{report['peak_rss_this_process_mib']:.0f}"])
+    mem_rows.append(
+        ["this benchmark process (every system loaded, all workloads)", f"{report['peak_rss_this_process_mib']:.0f}"]
+    )
     lines += _table(["process encoding the short workload", "peak RSS MiB"], mem_rows)
     t = report["threads"]
     lines += ["", "## Threads, versions", "", f"- torch.get_num_threads(): {t['torch.get_num_threads']}"]
@@ -1313,9 +1391,9 @@ def markdown(report: dict[str, Any]) -> str:
     else:
         lines.append(f"- numpy/BLAS threads: {t['threadpools']}")
     lines.append(
-        "- environment: " + ", ".join(f"{k}={v}" for k, v in t["env"].items() if v is not None) + (
-            "" if any(v is not None for v in t["env"].values()) else "no thread variables set"
-        )
+        "- environment: "
+        + ", ".join(f"{k}={v}" for k, v in t["env"].items() if v is not None)
+        + ("" if any(v is not None for v in t["env"].values()) else "no thread variables set")
     )
     rayon = t["env"].get("RAYON_NUM_THREADS")
     lines.append(
@@ -1338,11 +1416,15 @@ def _dims(text: str) -> list[int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m fastembed_static.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m fastembed_static.bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--compare", action="store_true", help="run the side-by-side comparison (required)")
     parser.add_argument("--model", type=Path, help="a model directory (default: the random-table MRL bench model)")
-    parser.add_argument("--workdir", type=Path, help="where the bench model is built (default: ~/.cache/fastembed-static/bench)")
+    parser.add_argument(
+        "--workdir", type=Path, help="where the bench model is built (default: ~/.cache/fastembed-static/bench)"
+    )
     parser.add_argument("--shared", type=Path, help="the shared data directory (default: ../shared, found upwards)")
     parser.add_argument("--repeats", type=int, help="timed repeats per workload (default 7, --quick 3)")
     parser.add_argument("--quick", action="store_true", help="few texts and repeats: a few seconds (for tests)")

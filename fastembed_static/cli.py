@@ -54,11 +54,16 @@ def _parser() -> argparse.ArgumentParser:
     gen = sub.add_parser(
         "gen", help="generate a model from a sentence-transformers or model2vec model directory or hub id"
     )
-    gen.add_argument("model", help="model directory, or hub id such as sentence-transformers/static-retrieval-mrl-en-v1")
+    gen.add_argument(
+        "model", help="model directory, or hub id such as sentence-transformers/static-retrieval-mrl-en-v1"
+    )
     gen.add_argument("--out", type=Path, help="output directory (replaced atomically; default: the cache)")
     gen.add_argument("--dims", type=int, help="bake in only the first DIMS dimensions")
     gen.add_argument(
-        "--dtype", choices=["float32", "float16", "int8"], default="float32", help="table storage (default exact float32)"
+        "--dtype",
+        choices=["float32", "float16", "int8"],
+        default="float32",
+        help="table storage (default exact float32)",
     )
     _hub_options(gen)
     gen.set_defaults(run=_gen)

@@ -705,7 +705,6 @@ class _Downloader:
 
     def _network_error(self, e: Exception, filename: str, url: str) -> HubConnectionError:
         import requests
-
         import urllib3
 
         if isinstance(e, (requests.Timeout, urllib3.exceptions.TimeoutError)):
@@ -839,7 +838,6 @@ class _Downloader:
             logger.warning("%s: the cached file does not match the hub; downloading it again", target)
 
         import requests
-
         import urllib3
 
         attempts = 0
@@ -852,7 +850,11 @@ class _Downloader:
                 if attempts < _MAX_ATTEMPTS:
                     logger.warning(
                         "%s: %s: the connection broke (%s); resuming (attempt %d of %d)",
-                        self.repo_id, meta.filename, _root_cause(e), attempts + 1, _MAX_ATTEMPTS,
+                        self.repo_id,
+                        meta.filename,
+                        _root_cause(e),
+                        attempts + 1,
+                        _MAX_ATTEMPTS,
                     )
                     continue
                 have = tmp.stat().st_size if tmp.exists() else 0
@@ -927,16 +929,20 @@ class _Downloader:
             else:
                 raise self._http_error(r, meta.filename, url)
             remaining_header = r.headers.get("Content-Length")
-            if meta.size is not None and remaining_header is not None and remaining_header.isdigit():
-                if offset + int(remaining_header) != meta.size:
-                    _unlink(tmp)
-                    raise IntegrityError(
-                        f"{self._where(meta.filename, url)}: wrong size: the hub announced {meta.size} bytes "
-                        f"(X-Linked-Size/Content-Length of {meta.url}) but the download is "
-                        f"{offset + int(remaining_header)} bytes. Run again; if this persists the server is "
-                        "inconsistent",
-                        **self._ctx(meta.filename, url),
-                    )
+            if (
+                meta.size is not None
+                and remaining_header is not None
+                and remaining_header.isdigit()
+                and offset + int(remaining_header) != meta.size
+            ):
+                _unlink(tmp)
+                raise IntegrityError(
+                    f"{self._where(meta.filename, url)}: wrong size: the hub announced {meta.size} bytes "
+                    f"(X-Linked-Size/Content-Length of {meta.url}) but the download is "
+                    f"{offset + int(remaining_header)} bytes. Run again; if this persists the server is "
+                    "inconsistent",
+                    **self._ctx(meta.filename, url),
+                )
             total = meta.size
             if total is None and remaining_header is not None and remaining_header.isdigit():
                 total = offset + int(remaining_header)

@@ -21,9 +21,7 @@ DEFAULT_MODEL_DIR = Path(__file__).parent / "_models" / "default"
 PARALLEL_MIN_TEXTS = 2000  # below this, forking costs more than a second core saves
 
 
-def build_tokenizer(
-    config: dict[str, Any], tokens: list[str], core: Callable[..., Tokenizer] = Tokenizer
-) -> Tokenizer:
+def build_tokenizer(config: dict[str, Any], tokens: list[str], core: Callable[..., Tokenizer] = Tokenizer) -> Tokenizer:
     """The tokenizer core for a generated model's ``tokenizer`` metadata (``core``: the class to build, so
     tests can build the pure-Python twin of the compiled class)."""
     normalizer = _charmap.NormalizerConfig(

@@ -139,7 +139,9 @@ def _added_tokens(path: Path, data: dict[str, Any], vocab: dict[str, int]) -> li
         if not isinstance(token_id, int) or token_id < 0:
             raise GenerationError(path, f"added token {content!r} has invalid id {token_id!r}")
         if content in vocab and vocab[content] != token_id:
-            raise GenerationError(path, f"added token {content!r} has id {token_id} but the vocab says {vocab[content]}")
+            raise GenerationError(
+                path, f"added token {content!r} has id {token_id} but the vocab says {vocab[content]}"
+            )
         for flag in ("normalized", "lstrip", "rstrip", "single_word"):
             if entry.get(flag, False):
                 raise GenerationError(

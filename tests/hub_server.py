@@ -121,9 +121,7 @@ class FakeHub:
         self.server.daemon_threads = True
         self.server.hub = self  # type: ignore[attr-defined]
         self.port: int = self.server.server_address[1]
-        self._thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     # ---- setup
 

@@ -119,5 +119,5 @@ def test_goals_section_judges_every_goal(quick_run: subprocess.CompletedProcess[
     goals = table_rows(quick_run.stdout, "goal | target")
     assert any(name.startswith("1-text latency vs") for name in goals)
     assert any(name.startswith("cold start") for name in goals)
-    for name, (target, measured, verdict) in goals.items():
+    for name, (_target, _measured, verdict) in goals.items():
         assert verdict == "met" or verdict.startswith("missed by") or verdict == "not measured", (name, verdict)

@@ -50,7 +50,7 @@ def test_embed_input_file_to_npy(tmp_path: Path) -> None:
 
 def test_embed_stdin_and_crlf(tmp_path: Path) -> None:
     out = tmp_path / "o.npy"
-    result = run("embed", "--input", "-", "--output", str(out), stdin="one\r\ntwo\r\n".encode())
+    result = run("embed", "--input", "-", "--output", str(out), stdin=b"one\r\ntwo\r\n")
     assert result.returncode == 0, result.stderr
     np.testing.assert_array_equal(np.load(out), StaticModel.default().encode(["one", "two"]))
 

@@ -39,7 +39,9 @@ def st_model_with_table(table: np.ndarray, tmp_path: Path):  # type: ignore[no-u
 def test_pretruncated_dims_equal_encode_dim(exact: StaticModel, tmp_path: Path) -> None:
     small = StaticModel.from_pretrained(generate(DEFAULT_SOURCE, tmp_path / "d64", dims=64))
     assert small.dim == 64 and (small.path / "weights.f32.bin").stat().st_size == 29525 * 64 * 4
-    np.testing.assert_array_equal(small.encode(texts(), normalize=False), exact.encode(texts(), dim=64, normalize=False))
+    np.testing.assert_array_equal(
+        small.encode(texts(), normalize=False), exact.encode(texts(), dim=64, normalize=False)
+    )
 
 
 def test_float16_equals_sentence_transformers_on_the_rounded_table(exact: StaticModel, tmp_path: Path) -> None:

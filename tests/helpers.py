@@ -1,0 +1,77 @@
+"""What the tests share: the data shipped in ``tests/data`` (see its PROVENANCE.md) and model builders.
+
+Test modules import from here (``from .helpers import ...``); no test module imports another.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import tarfile
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parent / "data"
+MRL_DIR = DATA / "static-retrieval-mrl-en-v1"
+MRL_TOKENIZER = MRL_DIR / "tokenizer.json"
+GOOAQ = DATA / "gooaq-10k.txt"
+PEPS = DATA / "peps.tar.xz"
+STSB = DATA / "stsb-dev.jsonl"
+MRL_SHAPE = (30522, 1024)
+SEED = 20261126
+
+
+def gooaq_queries() -> list[str]:
+    """The 10,000 GooAQ queries, one per line."""
+    return GOOAQ.read_text(encoding="utf-8").splitlines()
+
+
+@functools.lru_cache(maxsize=1)
+def _pep_documents() -> tuple[str, ...]:
+    with tarfile.open(PEPS, "r:xz") as archive:
+        members = sorted(
+            (m for m in archive.getmembers() if m.isfile() and m.name.endswith(".rst")), key=lambda m: m.name
+        )
+        return tuple(archive.extractfile(m).read().decode("utf-8") for m in members)  # type: ignore[union-attr]
+
+
+def pep_documents() -> list[str]:
+    """The 726 PEPs, whole, in file-name order."""
+    return list(_pep_documents())
+
+
+def pep_paragraphs() -> list[str]:
+    """Every paragraph (blank-line separated block) of every PEP, in file order."""
+    return [p for doc in _pep_documents() for p in re.split(r"\n\s*\n", doc) if p.strip()]
+
+
+def stsb_pairs() -> list[dict[str, object]]:
+    """STS-B dev: ``sentence1``, ``sentence2``, ``score`` (0-5)."""
+    return [json.loads(line) for line in STSB.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def write_safetensors(path: Path, tensors: dict[str, np.ndarray]) -> None:
+    """Write with the real ``safetensors`` package (the tests do not trust the reader they test to write inputs)."""
+    from safetensors.numpy import save_file
+
+    save_file(tensors, str(path))
+
+
+def make_st_model(root: Path, tokenizer_json: Path, table: np.ndarray, normalize: bool = False) -> Path:
+    """A sentence-transformers StaticEmbedding layout model directory."""
+    root.mkdir(parents=True, exist_ok=True)
+    modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.StaticEmbedding"}]
+    if normalize:
+        modules.append({"idx": 1, "name": "1", "path": "1_Normalize", "type": "sentence_transformers.models.Normalize"})
+        (root / "1_Normalize").mkdir(exist_ok=True)
+    (root / "modules.json").write_text(json.dumps(modules), encoding="utf-8")
+    (root / "tokenizer.json").write_bytes(tokenizer_json.read_bytes())
+    write_safetensors(root / "model.safetensors", {"embedding.weight": table})
+    return root
+
+
+def random_table(rows: int, dim: int, seed: int = SEED) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal((rows, dim), dtype=np.float32)
