@@ -1,9 +1,18 @@
-"""What the benchmarks share: the shared data, the bench model (built once, cached on disk), the texts.
+"""What the asv benchmarks and the side-by-side comparison (``asv_bench/compare``) share: the data, the bench
+model and the texts.
 
-Self-contained on purpose (numpy and the installed fastembed_static only; not fastembed_static.bench, which older
-commits do not have): the model is the real static-retrieval-mrl-en-v1 tokenizer with a random table of the real
-shape, 30522 x 1024 float32, fixed seed, written in the sentence-transformers layout and generated with the
-installed generator. Generated variants (``dims=``, ``dtype=``) are cached beside it, keyed by the generator version.
+- Data: ``tests/data`` of the checkout these benchmarks live in (asv always runs the benchmarks of the working tree,
+  whichever commit's package it measures), or ``$FASTEMBED_STATIC_BENCH_DATA``. Missing data raises
+  ``MissingData`` (a ``FileNotFoundError``): asv reports the benchmark as failed, never as skipped.
+- The bench model: the real static-retrieval-mrl-en-v1 tokenizer with a random table of the real shape,
+  30522 x 1024 float32, fixed seed, written once in the sentence-transformers and model2vec layouts, and generated
+  by the generator of the *installed* package into a folder keyed by a fingerprint of that package's files: a
+  commit that changes the generator gets a freshly generated model (and a commit that changes nothing reuses it).
+- The texts: "short" (the 10,000 GooAQ queries), "paragraph" (blank-line separated blocks of the PEPs), "long"
+  (whole PEPs cut at line ends into ~400-token chunks), cached on disk as JSON.
+
+Self-contained on purpose: numpy and the installed ``fastembed_static`` only, so the same file runs against any
+commit's package.
 """
 
 from __future__ import annotations
@@ -15,30 +24,44 @@ import json
 import os
 import re
 import shutil
+import tarfile
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-SEED = 20261126  # the test suite's seed (tests/conftest.py)
-SHAPE = (30522, 1024)
+SEED = 20261126  # the test suite's seed (tests/helpers.py)
+SHAPE = (30522, 1024)  # static-retrieval-mrl-en-v1
 LONG_CHUNK_TOKENS = 400
 MAX_TEXTS = 10_000
-LAYOUT_VERSION = "1"
+LAYOUT_VERSION = "2"  # bump to rebuild the cached source layouts and texts
+KEEP_GENERATED = 6  # generated model sets (one per package fingerprint) kept in the cache; older ones are removed
 
 HERE = Path(__file__).resolve().parent  # asv_bench/benchmarks
+REPO = HERE.parents[1]
 
 
-class MissingData(NotImplementedError):
-    """Raised in ``setup``: asv then skips the benchmark (shows it as n/a) instead of failing it."""
+class MissingData(FileNotFoundError):
+    """The benchmark data is not there: a failure (asv shows the benchmark as failed), not a skip."""
 
 
-def shared_dir():
-    env = os.environ.get("FASTEMBED_STATIC_SHARED")
-    path = Path(env) if env else HERE.parents[2] / "shared"  # asv_bench/../../shared
-    if not (path / "models" / "static-retrieval-mrl-en-v1" / "tokenizer.json").is_file():
-        raise MissingData(f"no shared data at {path} (set FASTEMBED_STATIC_SHARED)")
+def data_dir():
+    env = os.environ.get("FASTEMBED_STATIC_BENCH_DATA")
+    path = Path(env) if env else REPO / "tests" / "data"
+    missing = [name for name in DATA_FILES if not (path / name).is_file()]
+    if missing:
+        raise MissingData(
+            f"benchmark data missing in {path}: {', '.join(missing)} (tests/data of this checkout, or set"
+            " FASTEMBED_STATIC_BENCH_DATA)"
+        )
     return path
+
+
+DATA_FILES = ("static-retrieval-mrl-en-v1/tokenizer.json", "gooaq-10k.txt", "peps.tar.xz")
+
+
+def tokenizer_json():
+    return data_dir() / "static-retrieval-mrl-en-v1" / "tokenizer.json"
 
 
 def cache_dir():
@@ -51,7 +74,7 @@ def cache_dir():
 
 @contextmanager
 def locked():
-    """One builder at a time (asv may run benchmarks in parallel with -j)."""
+    """One builder at a time (asv may run benchmarks in parallel; the comparison may run beside asv)."""
     root = cache_dir()
     root.mkdir(parents=True, exist_ok=True)
     with (root / ".lock").open("a") as f:
@@ -62,11 +85,16 @@ def locked():
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _sha256(path):
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def sha256_file(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
-def _write_safetensors(path, name, table):
+def write_safetensors(path, name, table):
+    """A safetensors file with one float32 tensor, written without the safetensors package."""
     header = json.dumps(
         {name: {"dtype": "F32", "shape": list(table.shape), "data_offsets": [0, table.nbytes]}}, separators=(",", ":")
     ).encode()
@@ -79,22 +107,68 @@ def _write_safetensors(path, name, table):
     os.replace(tmp, path)
 
 
-def source_dir():
-    """The sentence-transformers layout model (modules.json, tokenizer.json, model.safetensors), built once."""
-    tokenizer = shared_dir() / "models" / "static-retrieval-mrl-en-v1" / "tokenizer.json"
-    key = hashlib.sha256(f"{LAYOUT_VERSION}|{SEED}|{SHAPE}|{_sha256(tokenizer)}".encode()).hexdigest()[:12]
-    root = cache_dir() / f"mrl-random-{key}" / "st"
-    if (root / "model.safetensors").is_file():
-        return root
-    with locked():
-        if not (root / "model.safetensors").is_file():
-            root.mkdir(parents=True, exist_ok=True)
-            modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.StaticEmbedding"}]
-            (root / "modules.json").write_text(json.dumps(modules), encoding="utf-8")
-            shutil.copyfile(tokenizer, root / "tokenizer.json")
-            table = np.random.default_rng(SEED).standard_normal(SHAPE, dtype=np.float32)
-            _write_safetensors(root / "model.safetensors", "embedding.weight", table)
+def write_st_layout(root, tokenizer, table):
+    """A sentence-transformers model: one StaticEmbedding module at the root, no Normalize."""
+    root.mkdir(parents=True, exist_ok=True)
+    modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.StaticEmbedding"}]
+    (root / "modules.json").write_text(json.dumps(modules, indent=2), encoding="utf-8")
+    shutil.copyfile(tokenizer, root / "tokenizer.json")
+    write_safetensors(root / "model.safetensors", "embedding.weight", table)
     return root
+
+
+def write_model2vec_layout(root, tokenizer, table):
+    """A model2vec model: config.json (no normalization), tokenizer.json, model.safetensors ``embeddings``."""
+    root.mkdir(parents=True, exist_ok=True)
+    config = {"model_type": "model2vec", "architectures": ["StaticModel"], "normalize": False}
+    (root / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    shutil.copyfile(tokenizer, root / "tokenizer.json")
+    write_safetensors(root / "model.safetensors", "embeddings", table)
+    return root
+
+
+def random_table():
+    return np.random.default_rng(SEED).standard_normal(SHAPE, dtype=np.float32)
+
+
+def model_root():
+    """``<cache>/mrl-random-<key>``: the source layouts (``st/``, ``model2vec/``) and the generated models."""
+    key = hashlib.sha256(f"{LAYOUT_VERSION}|{SEED}|{SHAPE}|{sha256_file(tokenizer_json())}".encode()).hexdigest()
+    return cache_dir() / f"mrl-random-{key[:12]}"
+
+
+def source_dir(layout="st"):
+    """The bench model in the sentence-transformers (``"st"``) or model2vec (``"model2vec"``) layout, built once."""
+    root = model_root()
+    stamp = root / "layouts.json"
+    if not stamp.is_file():
+        with locked():
+            if not stamp.is_file():
+                table = random_table()
+                write_st_layout(root / "st", tokenizer_json(), table)
+                write_model2vec_layout(root / "model2vec", tokenizer_json(), table)
+                stamp.write_text(json.dumps({"seed": SEED, "shape": SHAPE}), encoding="utf-8")
+    if layout not in ("st", "model2vec"):
+        raise ValueError(layout)
+    return root / layout
+
+
+def package_fingerprint():
+    """sha256 over every source and extension file of the installed ``fastembed_static`` (the generator included,
+    wherever it lives in the package; the bundled models under ``_models`` left out): it changes whenever the
+    commit under test ships a different generator (or anything else in the package)."""
+    import fastembed_static
+
+    root = Path(fastembed_static.__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if rel.parts[0] in ("_models", "__pycache__") or "__pycache__" in rel.parts or not path.is_file():
+            continue
+        if path.suffix in (".py", ".so", ".pyd", ".json"):
+            digest.update(rel.as_posix().encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
 
 
 def generator_accepts(name):
@@ -103,12 +177,26 @@ def generator_accepts(name):
     return name in inspect.signature(generate).parameters
 
 
-def model_path(dims=None, dtype="float32"):
-    """The generated bench model (``dims``: only the first columns; ``dtype``: the table's storage type).
+def _prune_generated(root, keep_prefix):
+    """Keep the generated models of the ``KEEP_GENERATED`` most recently used package fingerprints."""
+    groups = {}
+    for path in root.glob("generated-*"):
+        groups.setdefault(path.name.split("-")[1], []).append(path)
+    recent = sorted(groups, key=lambda k: max(p.stat().st_mtime for p in groups[k]), reverse=True)
+    for key in recent[KEEP_GENERATED:]:
+        if key != keep_prefix:
+            for path in groups[key]:
+                shutil.rmtree(path, ignore_errors=True)
 
-    Raises NotImplementedError (asv: skipped) when the installed generator cannot make that variant.
+
+def model_path(dims=None, dtype="float32"):
+    """The bench model generated by the installed generator (``dims``: only the first columns; ``dtype``: the
+    table's storage type), keyed by ``package_fingerprint()``.
+
+    Raises NotImplementedError (asv: skipped) only when the installed generator has no such option (an older
+    commit); any other failure is an error.
     """
-    from fastembed_static.gen import GENERATOR_VERSION, generate
+    from fastembed_static.gen import generate
 
     options = {}
     if dims is not None:
@@ -117,75 +205,106 @@ def model_path(dims=None, dtype="float32"):
         if not generator_accepts("dtype"):
             raise NotImplementedError(f"the installed generator has no dtype= (wanted {dtype})")
         options["dtype"] = dtype
-    source = source_dir()
-    name = f"generated-v{GENERATOR_VERSION}-d{dims or SHAPE[1]}-{dtype}"
-    out = source.parent / name
-    if (out / "model.json").is_file():
-        return out
-    with locked():
-        if not (out / "model.json").is_file():
-            try:
-                generate(source, out, **options)
-            except (TypeError, ValueError) as e:  # an unsupported dtype value, say
-                raise NotImplementedError(f"generate({options}) failed: {type(e).__name__}: {e}") from e
+    source = source_dir("st")
+    fingerprint = package_fingerprint()
+    out = source.parent / f"generated-{fingerprint}-d{dims or SHAPE[1]}-{dtype}"
+    if not (out / "model.json").is_file():
+        with locked():
+            if not (out / "model.json").is_file():
+                tmp = out.with_name(f".{out.name}.{os.getpid()}")
+                shutil.rmtree(tmp, ignore_errors=True)
+                generate(source, tmp, **options)
+                os.replace(tmp, out)
+                _prune_generated(source.parent, fingerprint)
+    os.utime(out)  # most recently used
     return out
 
 
-def load_model(path):
+def load_model(path, **options):
     """A fresh model (empty tokenizer cache, new mapping of the weights)."""
     from fastembed_static import StaticModel
 
-    try:
-        return StaticModel.from_pretrained(path)
-    except Exception as e:  # a generated dtype this runtime cannot read
-        if "dtype" in str(e):
-            raise NotImplementedError(f"the runtime cannot load {path.name}: {e}") from e
-        raise
+    return StaticModel.from_pretrained(path, **options)
 
 
-def _pep_documents():
-    return [p.read_text(encoding="utf-8") for p in sorted((shared_dir() / "corpus" / "peps").glob("*.rst"))]
+def pep_documents():
+    """The PEPs, whole, in file-name order (from ``tests/data/peps.tar.xz``)."""
+    with tarfile.open(data_dir() / "peps.tar.xz", "r:xz") as archive:
+        members = sorted(
+            (m for m in archive.getmembers() if m.isfile() and m.name.endswith(".rst")), key=lambda m: m.name
+        )
+        return [archive.extractfile(m).read().decode("utf-8") for m in members]
+
+
+def gooaq_queries():
+    lines = (data_dir() / "gooaq-10k.txt").read_text(encoding="utf-8").splitlines()
+    return [t for t in lines if t.strip()]
+
+
+def chunk_documents(docs, count_tokens, target):
+    """Whole documents cut at line ends into chunks of about ``target`` tokens (each a little over it)."""
+    chunks = []
+    for doc in docs:
+        lines, tokens = [], 0
+        for line in doc.splitlines():
+            lines.append(line)
+            tokens += count_tokens(line)
+            if tokens >= target:
+                chunks.append("\n".join(lines))
+                lines, tokens = [], 0
+        if tokens:
+            chunks.append("\n".join(lines))
+    return chunks
+
+
+def spread(items, n):
+    """``n`` items taken evenly across ``items`` (all of them if there are fewer)."""
+    if n >= len(items):
+        return list(items)
+    step = len(items) / n
+    return [items[int(i * step)] for i in range(n)]
 
 
 def _make_texts(kind):
-    shared = shared_dir()
     if kind == "short":
-        lines = (shared / "corpus" / "gooaq-10k.txt").read_text(encoding="utf-8").splitlines()
-        return [t for t in lines if t.strip()]
+        return gooaq_queries()
     if kind == "paragraph":
-        return [p for doc in _pep_documents() for p in re.split(r"\n\s*\n", doc) if p.strip()]
-    if kind == "long":  # whole PEPs cut at line ends into chunks of about LONG_CHUNK_TOKENS tokens
+        return [p for doc in pep_documents() for p in re.split(r"\n\s*\n", doc) if p.strip()]
+    if kind == "long":
+        # Token counts from the installed tokenizer (ids identical to HF tokenizers, which the tests check); the
+        # chunks are cached, so every later commit measures the same texts.
         model = load_model(model_path())
-        chunks = []
-        for doc in _pep_documents():
-            lines, tokens = [], 0
-            for line in doc.splitlines():
-                lines.append(line)
-                tokens += len(model.tokenize(line))
-                if tokens >= LONG_CHUNK_TOKENS:
-                    chunks.append("\n".join(lines))
-                    lines, tokens = [], 0
-            if tokens:
-                chunks.append("\n".join(lines))
-        return chunks
-    raise ValueError(kind)
+        return chunk_documents(pep_documents(), lambda line: len(model.tokenize(line)), LONG_CHUNK_TOKENS)
+    raise ValueError(f"unknown kind of text {kind!r}")
 
 
-def texts(kind, n=MAX_TEXTS):
-    """``n`` texts of a kind: "short" (GooAQ queries), "paragraph" (PEP paragraphs), "long" (~400-token chunks of
-    whole PEPs); all of them cycled if there are fewer than ``n``. Cached on disk as JSON."""
-    path = cache_dir() / f"texts-{LAYOUT_VERSION}-{kind}.json"
+KIND_DESCRIPTIONS = {
+    "short": "GooAQ queries (tests/data/gooaq-10k.txt), in order",
+    "paragraph": "PEP paragraphs (blank-line separated), taken evenly across all PEPs",
+    "long": f"whole PEPs cut at line ends into ~{LONG_CHUNK_TOKENS}-token chunks, taken evenly",
+}
+
+
+def all_texts(kind):
+    """Every text of a kind, cached on disk (keyed by the data files)."""
+    names = {"short": ("gooaq-10k.txt",), "paragraph": ("peps.tar.xz",), "long": ("peps.tar.xz",)}[kind]
+    key = hashlib.sha256("|".join(sha256_file(data_dir() / n) for n in names).encode()).hexdigest()[:12]
+    path = cache_dir() / f"texts-{LAYOUT_VERSION}-{kind}-{key}.json"
     if not path.is_file():
+        items = _make_texts(kind)  # outside the lock: "long" generates the model, which takes the lock
         with locked():
             if not path.is_file():
-                items = _make_texts(kind)
                 tmp = path.with_name(f".{path.name}.{os.getpid()}")
                 tmp.write_text(json.dumps(items), encoding="utf-8")
                 os.replace(tmp, path)
-    items = json.loads(path.read_text(encoding="utf-8"))
-    if kind != "short":
-        step = max(1, len(items) // min(n, MAX_TEXTS))  # spread over every PEP, not the first few
-        items = items[::step]
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def texts(kind, n=MAX_TEXTS):
+    """``n`` texts of a kind: "short" the first ``n`` queries; "paragraph" and "long" taken evenly across every
+    PEP; cycled if there are fewer than ``n``."""
+    items = all_texts(kind)
+    items = items[:n] if kind == "short" else spread(items, n)
     while len(items) < n:
         items = items + items
     return items[:n]
