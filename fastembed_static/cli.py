@@ -1,4 +1,4 @@
-"""The ``fastembed-static`` command: ``embed`` texts, ``gen`` a model, ``info`` about a model."""
+"""The ``fastembed-static`` command: ``embed`` texts, ``gen`` a model, ``info`` about a model, ``bench`` its speed."""
 
 from __future__ import annotations
 
@@ -72,6 +72,10 @@ def _parser() -> argparse.ArgumentParser:
     info.add_argument("model", nargs="?", help="model directory or hub id")
     _hub_options(info)
     info.set_defaults(run=_info)
+
+    from ._selfbench import add_parser as add_bench_parser
+
+    add_bench_parser(sub)
     return parser
 
 
