@@ -11,7 +11,7 @@ class Tokenize:
     """``model.tokenize(t)`` for each of ``n`` texts. warm: the tokenizer's word cache already holds their words;
     cold: a fresh model (empty cache) per call, its load included."""
 
-    params = (KINDS, [32, 1024], ["warm", "cold"])
+    params = (KINDS, [1024], ["warm", "cold"])
     param_names = ["texts", "n", "state"]
     timeout = 300
 
