@@ -1,12 +1,12 @@
 """What a generated model is on disk, and the names that the generator, the runtime, the hub code and the build
 agree on. This module is the one place for them.
 
-It imports nothing but the standard library (the runtime imports it at cold start, ``setup.py`` at build time).
+It imports nothing but the standard library (the runtime imports it at cold start, ``setup.py`` at build time),
+and hashlib only when a file is hashed (it costs milliseconds at cold start).
 """
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 FORMAT = "fastembed-static/1"
@@ -37,6 +37,8 @@ def is_generated_model(path: Path) -> bool:
 
 def file_hashes(path: Path, *, git_blob_sha1: bool = False) -> tuple[int, str, str | None]:
     """(size, sha256 hex, git blob sha1 hex or None) of a file, read once in 1 MiB blocks."""
+    import hashlib
+
     size = path.stat().st_size
     sha256 = hashlib.sha256()
     sha1 = hashlib.sha1(b"blob %d\0" % size) if git_blob_sha1 else None
