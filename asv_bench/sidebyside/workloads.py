@@ -90,8 +90,11 @@ def model_from_dir(path: Path, workdir: Path) -> BenchModel:
     try:
         from fastembed_static.gen.source import find_source
 
-        tokenizer_json = find_source(Path(meta["source"]["path"])).tokenizer
-    except Exception as e:  # the source moved, or the generator changed: the peers cannot be set up
+        # A model directory in a source layout is its own source; a generated one may record where it came from
+        # (older generators wrote an absolute "path"; newer ones do not, and then the peers are skipped).
+        origin = Path(path) if not (Path(path) / "model.json").is_file() else Path(meta["source"]["path"])
+        tokenizer_json = find_source(origin).tokenizer
+    except Exception as e:  # the source moved, or is not recorded: the peers cannot be set up
         notes.append(f"cannot find the source tokenizer.json of {generated} ({type(e).__name__}: {e})")
     bench = BenchModel(generated, tokenizer_json, None, None, workdir, f"{path} ({meta.get('dim')} dims)", False, notes)
     table = bench.table()
