@@ -5,8 +5,9 @@
 This is asv's ``existing`` environment (``asv run -E existing:PYTHON --set-commit-hash SHA``) with the check asv
 does not make: every Python file of the installed package must be byte-identical to that commit's file (a stale
 install or uncommitted edits would otherwise be recorded under the wrong commit). The results land in
-``.asv/results/<machine>/`` with the machine and Python version as parameters, as ``asv run`` over commits records
-them (asv.conf.json has no matrix), so ``asv publish`` draws them on the same graphs as the commits asv built.
+``.asv/results/<machine>/`` with the machine and the Python version (X.Y) as parameters, as ``asv run`` over commits
+records them (asv.conf.json has no matrix; asv itself would record the interpreter's path), so ``asv publish``
+draws them on the same graphs as the commits asv built.
 
 Run it with the Python that has the package installed (and asv: ``pip install asv==0.6.6``).
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import json
 import os
 import subprocess
 import sys
@@ -87,7 +89,24 @@ def main() -> int:
         subprocess.run([*asv, "machine", "--yes"], cwd=HERE, check=True)
     command = [*asv, "run", "-E", f"existing:{sys.executable}", "--set-commit-hash", commit, *asv_args]
     print("+ " + " ".join(command), flush=True)
-    return subprocess.run(command, cwd=HERE).returncode
+    status = subprocess.run(command, cwd=HERE).returncode
+    line_up(commit)
+    return status
+
+
+def line_up(commit: str) -> None:
+    """asv records an existing environment's ``python`` parameter as the interpreter's path, which puts its results
+    on graphs of their own; record the version instead (X.Y, as for the environments asv builds), so that they join
+    the commit history. The environment's name (``existing-...``) still says how they were measured."""
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    for path in (HERE / ".asv" / "results").glob(f"*/{commit[:8]}-existing-*.json"):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("python") == version:
+            continue
+        data["python"] = version
+        data.setdefault("params", {})["python"] = version
+        path.write_text(json.dumps(data), encoding="utf-8")
+        print(f"{path.relative_to(HERE)}: python parameter set to {version} (joins the commits' graphs)")
 
 
 if __name__ == "__main__":

@@ -131,3 +131,25 @@ def test_record_installed_refuses_another_commit() -> None:
     )
     assert done.returncode == 1, done.stdout + done.stderr
     assert f"is not commit {root[:12]}" in done.stderr
+
+
+def test_record_installed_files_results_on_the_commits_graphs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """asv records an existing environment's python as a path; the script records X.Y, as asv-built commits have."""
+    import json
+
+    spec = importlib.util.spec_from_file_location("record_installed", REPO / "asv_bench" / "record_installed.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(module, "HERE", tmp_path)
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    results = tmp_path / ".asv" / "results" / "machine"
+    results.mkdir(parents=True)
+    params = {"machine": "machine", "python": sys.executable}
+    path = results / f"{commit[:8]}-existing-py_some_python.json"
+    path.write_text(json.dumps({"params": params, "python": sys.executable, "env_name": "existing-py_some_python"}))
+    module.line_up(commit)
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    data = json.loads(path.read_text())
+    assert data["params"] == {"machine": "machine", "python": version} and data["python"] == version
+    assert data["env_name"] == "existing-py_some_python"  # still says how it was measured
