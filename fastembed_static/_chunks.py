@@ -168,15 +168,17 @@ class ChunkCache:
         found = self._lookup(table, k0, k1, k2)
         missing = np.flatnonzero(found < 0)
         if len(missing):
-            table = self._add_missing(raw, begin, length, k0, k1, k2, missing)
-            found[missing] = self._lookup(table, k0[missing], k1[missing], k2[missing])
-            missing = missing[found[missing] < 0]
-        starts, counts, table_ids = table.starts, table.counts, table.ids
+            new = missing[length[missing] <= KEY_CHARS]
+            if len(new):
+                table = self._add_missing(raw, begin, length, k0, k1, k2, new)
+                found[new] = self._lookup(table, k0[new], k1[new], k2[new])
+                missing = missing[found[missing] < 0]
+        chunk_counts = table.counts.take(found, mode="clip")  # -1 (missing) is filled in below
+        extra_ids: list[int] = []
         if len(missing):  # chunks longer than KEY_CHARS: a dict keyed by their bytes
-            extra_ids: list[int] = []
-            extra_counts = np.empty(len(missing), dtype=np.int64)
             long_cache = self.long_cache
-            for i, (b, k) in enumerate(zip(begin[missing].tolist(), length[missing].tolist())):
+            extra_counts: list[int] = []
+            for b, k in zip(begin[missing].tolist(), length[missing].tolist()):
                 piece = raw[b : b + k]
                 cached = long_cache.get(piece)
                 if cached is None:
@@ -185,18 +187,18 @@ class ChunkCache:
                         long_cache.clear()
                     long_cache[piece] = cached
                 extra_ids.extend(cached)
-                extra_counts[i] = len(cached)
-            found[missing] = len(starts) + np.arange(len(missing))
-            starts = np.concatenate((starts, np.cumsum(extra_counts) - extra_counts + len(table_ids)))
-            counts = np.concatenate((counts, extra_counts))
-            table_ids = np.concatenate((table_ids, np.asarray(extra_ids, dtype=np.intp)))
-        chunk_counts = counts.take(found)
+                extra_counts.append(len(cached))
+            chunk_counts[missing] = extra_counts
         ends = np.cumsum(chunk_counts)
         total = int(ends[-1]) if len(ends) else 0
-        # token k of the batch belongs to chunk c: its id is table_ids[starts[c] + k - (ends[c] - counts[c])]
-        offsets = np.repeat(starts.take(found) - (ends - chunk_counts), chunk_counts)
+        # token k of the batch belongs to chunk c: its id is table.ids[starts[c] + k - (ends[c] - counts[c])]
+        offsets = np.repeat(table.starts.take(found, mode="clip") - (ends - chunk_counts), chunk_counts)
         offsets += np.arange(total, dtype=np.int64)
-        ids = table_ids.take(offsets)
+        ids = table.ids.take(offsets, mode="clip")
+        if len(missing):
+            is_extra = np.zeros(len(found), dtype=np.bool_)
+            is_extra[missing] = True
+            ids[np.repeat(is_extra, chunk_counts)] = extra_ids
         cumulative = np.zeros(len(ends) + 1, np.int64)
         cumulative[1:] = ends
         bounds = cumulative.take(chunk_bounds)
@@ -235,13 +237,10 @@ class ChunkCache:
         return result
 
     def _add_missing(
-        self, raw: bytes, begin: IntArray, length: IntArray, k0: U64, k1: U64, k2: U64, missing: IntArray
+        self, raw: bytes, begin: IntArray, length: IntArray, k0: U64, k1: U64, k2: U64, candidates: IntArray
     ) -> _Table:
-        """Tokenize the distinct chunks of up to KEY_CHARS bytes among ``missing`` and publish a new table holding
+        """Tokenize the distinct chunks ``candidates`` (of up to KEY_CHARS bytes) and publish a new table holding
         them too."""
-        candidates = missing[length[missing] <= KEY_CHARS]
-        if len(candidates) == 0:
-            return self.table
         order = np.lexsort((k0[candidates], k1[candidates], k2[candidates]))
         sorted_c = candidates[order]
         distinct = np.ones(len(sorted_c), dtype=np.bool_)
