@@ -95,6 +95,24 @@ def _executor(threads: int) -> ThreadPoolExecutor:
         return pool
 
 
+def _place_table(table: npt.NDArray[Any], memory: str) -> npt.NDArray[Any]:
+    """The mapped table itself (``"mmap"``), or a read-only copy in anonymous memory advised for transparent huge
+    pages (``"copy"``)."""
+    if memory == "mmap":
+        return table
+    if memory != "copy":
+        raise ValueError(f'memory must be "mmap" or "copy", got {memory!r}')
+    import mmap
+
+    anonymous = mmap.mmap(-1, max(1, table.nbytes))
+    if hasattr(mmap, "MADV_HUGEPAGE"):
+        anonymous.madvise(mmap.MADV_HUGEPAGE)
+    copy: npt.NDArray[Any] = np.frombuffer(anonymous, dtype=table.dtype, count=table.size).reshape(table.shape)
+    copy[...] = table
+    copy.flags.writeable = False
+    return copy
+
+
 def _units(texts: Sequence[str], batch_size: int) -> list[tuple[int, int]]:
     """Contiguous ranges of texts, each about UNIT_CHARS characters and at most ``batch_size`` texts."""
     n = len(texts)
@@ -119,25 +137,26 @@ class StaticModel:
     model directory in the sentence-transformers or model2vec layout, generated once into a cache).
     """
 
-    def __init__(self, generated: _model_files.GeneratedModel) -> None:
+    def __init__(self, generated: _model_files.GeneratedModel, memory: str = "mmap") -> None:
         self._generated = generated
-        self._table = generated.weights
+        self._table = _place_table(generated.weights, memory)
         self._scales = generated.scales
         self._tokenizer = build_tokenizer(generated.tokenizer_config, generated.tokens)
         self._chunk_cache: ChunkCache | None = _NO_CACHE  # built on the first batch (not at load: cold start)
         self.normalize_default: bool = bool(generated.metadata["normalize"])
 
     @classmethod
-    def default(cls) -> StaticModel:
-        """The bundled default model (distilled from all-MiniLM-L6-v2 with model2vec; see README)."""
+    def default(cls, *, memory: str = "mmap") -> StaticModel:
+        """The bundled default model (distilled from all-MiniLM-L6-v2 with model2vec; see README). ``memory``: see
+        :meth:`from_pretrained`."""
         if not (DEFAULT_MODEL_DIR / "model.json").is_file():
             raise ModelFileError(
                 DEFAULT_MODEL_DIR, "the bundled default model was not generated: reinstall with `pip install .`"
             )
-        return cls(_model_files.load(DEFAULT_MODEL_DIR))
+        return cls(_model_files.load(DEFAULT_MODEL_DIR), memory)
 
     @classmethod
-    def bundled(cls, name: str) -> StaticModel:
+    def bundled(cls, name: str, *, memory: str = "mmap") -> StaticModel:
         """A model bundled at install time with FASTEMBED_STATIC_BUNDLE: a hub id ``owner/name`` or the name of a
         local model directory."""
         from ._generated_cache import BUNDLED_DIR, bundled_name
@@ -146,7 +165,7 @@ class StaticModel:
         if not (path / "model.json").is_file():
             available = sorted(p.name for p in BUNDLED_DIR.iterdir() if (p / "model.json").is_file())
             raise ModelFileError(path, f"no bundled model {name!r}; bundled: {', '.join(available) or 'none'}")
-        return cls(_model_files.load(path))
+        return cls(_model_files.load(path), memory)
 
     @classmethod
     def from_pretrained(
@@ -159,6 +178,7 @@ class StaticModel:
         offline: bool | None = None,
         force_refresh: bool = False,
         dims: int | None = None,
+        memory: str = "mmap",
     ) -> StaticModel:
         """Load a model: a generated model directory; a model directory in the sentence-transformers or model2vec
         layout (generated once into the cache); or a Hugging Face hub id such as
@@ -169,6 +189,9 @@ class StaticModel:
         ``~/.cache/fastembed-static``. ``token``: default ``$HF_TOKEN``. ``offline``: use only the cache (default
         ``$HF_HUB_OFFLINE``). ``force_refresh``: ask the hub whether a cached branch moved. ``dims``: generate a
         table of only the first ``dims`` columns (Matryoshka), smaller and faster than ``encode(dim=...)``.
+        ``memory``: where the table lives: ``"mmap"`` (default) reads it from the file mapping (pages shared between
+        processes, loaded on first use); ``"copy"`` copies it into private anonymous memory advised for
+        transparent huge pages (fewer TLB misses where file pages are not huge; costs a copy at load).
         """
         from ._generated_cache import resolve
 
@@ -181,7 +204,7 @@ class StaticModel:
             force_refresh=force_refresh,
             dims=dims,
         )
-        return cls(_model_files.load(path))
+        return cls(_model_files.load(path), memory)
 
     @property
     def dtype(self) -> str:

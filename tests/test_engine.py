@@ -188,3 +188,17 @@ def test_threads_share_one_model_safely(mrl_model: StaticModel) -> None:
     for k, got in results.items():
         np.testing.assert_array_equal(got, np.roll(expected, -k * 500, axis=0))
     assert len(results) == 4
+
+
+def test_memory_copy_gives_identical_vectors(mrl_model: StaticModel) -> None:
+    """memory="copy" moves the table into anonymous (huge-page advised) memory: same bytes, same vectors."""
+    copied = StaticModel.from_pretrained(mrl_model.path, memory="copy")
+    assert not np.shares_memory(copied._table, mrl_model._table)
+    assert not copied._table.flags.writeable
+    texts = gooaq_queries()[:3000] + pep_paragraphs()[:500]
+    np.testing.assert_array_equal(copied.encode(texts), mrl_model.encode(texts))
+    np.testing.assert_array_equal(copied.encode(texts[0]), mrl_model.encode(texts[0]))
+    default = StaticModel.default(memory="copy")
+    np.testing.assert_array_equal(default.encode(texts[:100]), StaticModel.default().encode(texts[:100]))
+    with pytest.raises(ValueError, match="memory must be"):
+        StaticModel.from_pretrained(mrl_model.path, memory="ram")
