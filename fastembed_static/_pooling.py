@@ -125,8 +125,10 @@ def mean_one(table: npt.NDArray[Any], ids: list[int] | npt.NDArray[np.intp]) -> 
         return np.zeros(table.shape[1], dtype=np.float32)
     if count <= LONG_TEXT_TOKENS:
         rows = table.take(ids, axis=0) if table.flags.c_contiguous else table[ids]
-        summed: npt.NDArray[np.float32] = np.add.reduce(rows, axis=0, dtype=np.float32)
-        np.divide(summed, np.float32(count), out=summed)
+        summed: npt.NDArray[np.float32] = (
+            np.add.reduce(rows, axis=0) if rows.dtype == np.float32 else np.add.reduce(rows, axis=0, dtype=np.float32)
+        )
+        summed /= count  # a Python int is weakly typed: float32 division, as by np.float32(count)
         return summed
     ids = np.asarray(ids, dtype=np.intp)
     total = np.zeros(table.shape[1], dtype=np.float64)
