@@ -143,6 +143,8 @@ class StaticModel:
         self._scales = generated.scales
         self._tokenizer = build_tokenizer(generated.tokenizer_config, generated.tokens)
         self._chunk_cache: ChunkCache | None = _NO_CACHE  # built on the first batch (not at load: cold start)
+        # the plain case of the latency path: a contiguous float32 table, no scales
+        self._plain_f32 = self._table.dtype == np.float32 and self._table.flags.c_contiguous and self._scales is None
         self.normalize_default: bool = bool(generated.metadata["normalize"])
 
     @classmethod
@@ -287,10 +289,23 @@ class StaticModel:
         ``workers``: the older name of ``threads`` (``workers=N`` with N > 1 means ``threads=N``).
         ``batch_size``: at most this many texts per unit of work.
         """
+        if isinstance(texts, str) and dim is None and self._plain_f32:  # the latency path: little Python
+            try:
+                ids = self._tokenizer.encode(texts)
+            except BadTextError as e:
+                raise ValueError(f"text cannot be tokenized: {e}") from None
+            count = len(ids)
+            if 0 < count <= _pooling.LONG_TEXT_TOKENS:
+                vector: Vector = np.add.reduce(self._table.take(ids, axis=0), axis=0)  # rows in order, float32
+                vector /= count
+            else:
+                vector = _pooling.mean_one(self._table, ids)
+            do_normalize = self.normalize_default if normalize is None else normalize
+            return _pooling.l2_normalize(vector[None, :])[0] if do_normalize else vector
         table = self._columns(dim)
         scales = None if self._scales is None else self._scales[: table.shape[1]]
         do_normalize = self.normalize_default if normalize is None else normalize
-        if isinstance(texts, str):  # the latency path: as little Python as possible
+        if isinstance(texts, str):
             try:
                 ids = self._tokenizer.encode(texts)
             except BadTextError as e:
