@@ -17,11 +17,20 @@ Matrix = npt.NDArray[np.float32]
 BLOCK_BYTES = 512 << 10  # one block's float32 sums: stays in L2 while enough work amortizes each numpy call
 MAX_BLOCK_TEXTS = 512
 FEW_TEXTS = 4
+PER_TEXT_TOKENS = 64  # texts this long are summed one at a time: one gather and one reduce each (fewer numpy calls)
 LONG_TEXT_TOKENS = 4096  # longer texts are summed in chunks of this many tokens (bounded memory, less rounding)
 
 
-def mean_pool(table: npt.NDArray[Any], ids: npt.NDArray[np.intp], lengths: npt.NDArray[np.intp]) -> Matrix:
-    """Mean of the rows of ``table`` for each text; a text with no tokens gets the zero vector.
+def mean_pool(
+    table: npt.NDArray[Any], ids: npt.NDArray[np.intp], lengths: npt.NDArray[np.intp], out: Matrix | None = None
+) -> Matrix:
+    """Mean of the rows of ``table`` for each text; a text with no tokens gets the zero vector. Written into
+    ``out`` (shape ``(len(lengths), dim)``, float32) when given.
+
+    Texts of at least PER_TEXT_TOKENS tokens (up to LONG_TEXT_TOKENS) are summed one at a time: their rows are
+    gathered into a scratch buffer and added up with one ``np.add.reduce`` along the rows, which adds them in
+    order in float32, exactly as the blocked sums below do, so every text's vector is the same whichever path,
+    block or thread handles it.
 
     Texts are sorted by token count, longest first, and taken a block at a time (BLOCK_BYTES of sums). For token position j of a
     block, the texts that still have a j-th token are a prefix of the block: one ``np.take`` gathers their j-th
@@ -30,7 +39,10 @@ def mean_pool(table: npt.NDArray[Any], ids: npt.NDArray[np.intp], lengths: npt.N
     written out as one big (texts, tokens, dim) block, so memory traffic stays close to reading each row once.
     """
     n, dim = len(lengths), table.shape[1]
-    out = np.zeros((n, dim), dtype=np.float32)
+    if out is None:
+        out = np.zeros((n, dim), dtype=np.float32)
+    else:
+        out[lengths == 0] = 0  # every other row is written below
     if n == 0:
         return out
     starts = np.zeros(n, dtype=np.intp)
@@ -43,7 +55,10 @@ def mean_pool(table: npt.NDArray[Any], ids: npt.NDArray[np.intp], lengths: npt.N
     long_texts = int(np.count_nonzero(lengths > LONG_TEXT_TOKENS))
     for row in order[:long_texts]:
         out[row] = mean_one(table, ids[starts[row] : starts[row] + lengths[row]])
-    live = order[long_texts : long_texts + int(np.count_nonzero(lengths[order[long_texts:]]))]
+    per_text = long_texts + int(np.count_nonzero(lengths[order[long_texts:]] >= PER_TEXT_TOKENS))
+    if per_text > long_texts:
+        _sum_one_by_one(table, ids, starts, lengths, order[long_texts:per_text], out)
+    live = order[per_text : per_text + int(np.count_nonzero(lengths[order[per_text:]]))]
     block = max(1, min(BLOCK_BYTES // (dim * 4), MAX_BLOCK_TEXTS, len(live)))
     # np.take on a non-contiguous table (encode(dim=k) slices columns) first copies the whole table: index instead
     contiguous = table.flags.c_contiguous
@@ -74,6 +89,30 @@ def mean_pool(table: npt.NDArray[Any], ids: npt.NDArray[np.intp], lengths: npt.N
     return out
 
 
+def _sum_one_by_one(
+    table: npt.NDArray[Any],
+    ids: npt.NDArray[np.intp],
+    starts: npt.NDArray[np.intp],
+    lengths: npt.NDArray[np.intp],
+    rows: npt.NDArray[np.intp],
+    out: Matrix,
+) -> None:
+    """Means of the texts ``rows`` (each at most LONG_TEXT_TOKENS tokens), one gather and one reduce each."""
+    rows_list = rows.tolist()
+    starts_list = starts[rows].tolist()
+    lengths_list = lengths[rows].tolist()
+    contiguous = table.flags.c_contiguous
+    scratch = np.empty((lengths_list[0], table.shape[1]), dtype=table.dtype)
+    for row, start, count in zip(rows_list, starts_list, lengths_list):
+        if contiguous:
+            part = scratch[:count]
+            table.take(ids[start : start + count], axis=0, out=part, mode="clip")
+        else:
+            part = table[ids[start : start + count]]
+        np.add.reduce(part, axis=0, dtype=np.float32, out=out[row])
+        out[row] /= np.float32(count)
+
+
 def mean_one(table: npt.NDArray[Any], ids: list[int] | npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:
     """Mean for a single text (the latency path: no grouping).
 
@@ -86,8 +125,10 @@ def mean_one(table: npt.NDArray[Any], ids: list[int] | npt.NDArray[np.intp]) -> 
         return np.zeros(table.shape[1], dtype=np.float32)
     if count <= LONG_TEXT_TOKENS:
         rows = table.take(ids, axis=0) if table.flags.c_contiguous else table[ids]
-        summed: npt.NDArray[np.float32] = np.add.reduce(rows, axis=0, dtype=np.float32)
-        np.divide(summed, np.float32(count), out=summed)
+        summed: npt.NDArray[np.float32] = (
+            np.add.reduce(rows, axis=0) if rows.dtype == np.float32 else np.add.reduce(rows, axis=0, dtype=np.float32)
+        )
+        summed /= count  # a Python int is weakly typed: float32 division, as by np.float32(count)
         return summed
     ids = np.asarray(ids, dtype=np.intp)
     total = np.zeros(table.shape[1], dtype=np.float64)

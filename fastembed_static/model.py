@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import mmap
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -17,20 +17,22 @@ from ._tokenizer import BadTextError, Tokenizer
 from .errors import ModelFileError
 from .gen.layout import bundled_name, is_generated_model
 
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ._chunks import ChunkCache
+
 Vector = npt.NDArray[np.float32]
 DEFAULT_MODEL_DIR = Path(__file__).parent / "_models" / "default"
-PARALLEL_MIN_TEXTS = 2000  # below this, forking costs more than a second core saves
+UNIT_CHARS = 1 << 16  # a unit of work (tokenize + pool) for one thread: about 64k characters of text
+CHUNK_PATH_MIN_CHARS = 1024  # smaller inputs go to the compiled core text by text (fewer numpy calls)
+_NO_CACHE: Any = object()
 
 
 def build_tokenizer(config: dict[str, Any], tokens: list[str], core: Callable[..., Tokenizer] = Tokenizer) -> Tokenizer:
     """The tokenizer core for a generated model's ``tokenizer`` metadata (``core``: the class to build, so
     tests can build the pure-Python twin of the compiled class)."""
-    normalizer = _charmap.NormalizerConfig(
-        clean_text=bool(config["clean_text"]),
-        handle_chinese_chars=bool(config["handle_chinese_chars"]),
-        strip_accents=bool(config["strip_accents"]),
-        lowercase=bool(config["lowercase"]),
-    )
+    normalizer = _normalizer_config(config)
     plan = _charmap.ascii_plan(normalizer)
     translation = _charmap.TranslationTable(normalizer)
     truncation = config.get("truncation")
@@ -53,6 +55,82 @@ def build_tokenizer(config: dict[str, Any], tokens: list[str], core: Callable[..
     )
 
 
+def _normalizer_config(config: dict[str, Any]) -> _charmap.NormalizerConfig:
+    return _charmap.NormalizerConfig(
+        clean_text=bool(config["clean_text"]),
+        handle_chinese_chars=bool(config["handle_chinese_chars"]),
+        strip_accents=bool(config["strip_accents"]),
+        lowercase=bool(config["lowercase"]),
+    )
+
+
+def default_threads() -> int:
+    """Threads for ``encode`` when not given: ``$FASTEMBED_STATIC_THREADS``, else the CPUs this process may use."""
+    value = os.environ.get("FASTEMBED_STATIC_THREADS", "").strip()
+    if value:
+        try:
+            threads = int(value)
+        except ValueError:
+            threads = 0
+        if threads < 1:
+            raise ValueError(f"FASTEMBED_STATIC_THREADS must be an int >= 1, got {value!r}")
+        return threads
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+_executors: dict[int, ThreadPoolExecutor] = {}
+_executors_lock = threading.Lock()
+
+
+def _executor(threads: int) -> ThreadPoolExecutor:
+    """A process-wide pool of ``threads`` threads, made on first use and kept (idle threads cost nothing)."""
+    with _executors_lock:
+        pool = _executors.get(threads)
+        if pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            pool = _executors[threads] = ThreadPoolExecutor(threads, thread_name_prefix="fastembed-static")
+        return pool
+
+
+def _place_table(table: npt.NDArray[Any], memory: str) -> npt.NDArray[Any]:
+    """The mapped table itself (``"mmap"``), or a read-only copy in anonymous memory advised for transparent huge
+    pages (``"copy"``)."""
+    if memory == "mmap":
+        return table
+    if memory != "copy":
+        raise ValueError(f'memory must be "mmap" or "copy", got {memory!r}')
+    import mmap
+
+    anonymous = mmap.mmap(-1, max(1, table.nbytes))
+    if hasattr(mmap, "MADV_HUGEPAGE"):
+        anonymous.madvise(mmap.MADV_HUGEPAGE)
+    copy: npt.NDArray[Any] = np.frombuffer(anonymous, dtype=table.dtype, count=table.size).reshape(table.shape)
+    copy[...] = table
+    copy.flags.writeable = False
+    return copy
+
+
+def _units(texts: Sequence[str], batch_size: int) -> list[tuple[int, int]]:
+    """Contiguous ranges of texts, each about UNIT_CHARS characters and at most ``batch_size`` texts."""
+    n = len(texts)
+    if n == 0:
+        return []
+    ends = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=n) + 1)
+    units: list[tuple[int, int]] = []
+    first = 0
+    while first < n:
+        base = int(ends[first - 1]) if first else 0
+        last = int(np.searchsorted(ends, base + UNIT_CHARS, side="left")) + 1
+        last = min(max(last, first + 1), first + batch_size, n)
+        units.append((first, last))
+        first = last
+    return units
+
+
 class StaticModel:
     """A static embedding model: a text's embedding is the mean of its tokens' rows of a lookup table.
 
@@ -60,24 +138,28 @@ class StaticModel:
     model directory in the sentence-transformers or model2vec layout, generated once into a cache).
     """
 
-    def __init__(self, generated: _model_files.GeneratedModel) -> None:
+    def __init__(self, generated: _model_files.GeneratedModel, memory: str = "mmap") -> None:
         self._generated = generated
-        self._table = generated.weights
+        self._table = _place_table(generated.weights, memory)
         self._scales = generated.scales
         self._tokenizer = build_tokenizer(generated.tokenizer_config, generated.tokens)
+        self._chunk_cache: ChunkCache | None = _NO_CACHE  # built on the first batch (not at load: cold start)
+        # the plain case of the latency path: a contiguous float32 table, no scales
+        self._plain_f32 = self._table.dtype == np.float32 and self._table.flags.c_contiguous and self._scales is None
         self.normalize_default: bool = bool(generated.metadata["normalize"])
 
     @classmethod
-    def default(cls) -> StaticModel:
-        """The bundled default model (distilled from all-MiniLM-L6-v2 with model2vec; see README)."""
+    def default(cls, *, memory: str = "mmap") -> StaticModel:
+        """The bundled default model (distilled from all-MiniLM-L6-v2 with model2vec; see README). ``memory``: see
+        :meth:`from_pretrained`."""
         if not is_generated_model(DEFAULT_MODEL_DIR):
             raise ModelFileError(
                 DEFAULT_MODEL_DIR, "the bundled default model was not generated: reinstall with `pip install .`"
             )
-        return cls(_model_files.load(DEFAULT_MODEL_DIR))
+        return cls(_model_files.load(DEFAULT_MODEL_DIR), memory)
 
     @classmethod
-    def bundled(cls, name: str) -> StaticModel:
+    def bundled(cls, name: str, *, memory: str = "mmap") -> StaticModel:
         """A model bundled at install time with FASTEMBED_STATIC_BUNDLE: a hub id ``owner/name`` or the name of a
         local model directory."""
         from ._generated_cache import BUNDLED_DIR
@@ -86,7 +168,7 @@ class StaticModel:
         if not is_generated_model(path):
             available = sorted(p.name for p in BUNDLED_DIR.iterdir() if is_generated_model(p))
             raise ModelFileError(path, f"no bundled model {name!r}; bundled: {', '.join(available) or 'none'}")
-        return cls(_model_files.load(path))
+        return cls(_model_files.load(path), memory)
 
     @classmethod
     def from_pretrained(
@@ -99,6 +181,7 @@ class StaticModel:
         offline: bool | None = None,
         force_refresh: bool = False,
         dims: int | None = None,
+        memory: str = "mmap",
     ) -> StaticModel:
         """Load a model: a generated model directory; a model directory in the sentence-transformers or model2vec
         layout (generated once into the cache); or a Hugging Face hub id such as
@@ -109,6 +192,9 @@ class StaticModel:
         ``~/.cache/fastembed-static``. ``token``: default ``$HF_TOKEN``. ``offline``: use only the cache (default
         ``$HF_HUB_OFFLINE``). ``force_refresh``: ask the hub whether a cached branch moved. ``dims``: generate a
         table of only the first ``dims`` columns (Matryoshka), smaller and faster than ``encode(dim=...)``.
+        ``memory``: where the table lives: ``"mmap"`` (default) reads it from the file mapping (pages shared between
+        processes, loaded on first use); ``"copy"`` copies it into private anonymous memory advised for
+        transparent huge pages (fewer TLB misses where file pages are not huge; costs a copy at load).
         """
         from ._generated_cache import resolve
 
@@ -121,7 +207,7 @@ class StaticModel:
             force_refresh=force_refresh,
             dims=dims,
         )
-        return cls(_model_files.load(path))
+        return cls(_model_files.load(path), memory)
 
     @property
     def dtype(self) -> str:
@@ -166,6 +252,7 @@ class StaticModel:
         dim: int | None = ...,
         show_progress_bar: bool = ...,
         workers: int = ...,
+        threads: int | None = ...,
     ) -> Vector: ...
 
     @overload
@@ -178,6 +265,7 @@ class StaticModel:
         dim: int | None = ...,
         show_progress_bar: bool = ...,
         workers: int = ...,
+        threads: int | None = ...,
     ) -> Vector: ...
 
     def encode(
@@ -189,19 +277,36 @@ class StaticModel:
         dim: int | None = None,
         show_progress_bar: bool = False,
         workers: int = 1,
+        threads: int | None = None,
     ) -> Vector:
         """Embed one text (shape ``(dim,)``) or many (shape ``(n, dim)``), float32.
 
         ``normalize``: L2-normalize the vectors; None uses the model's own setting (a Normalize module or
         model2vec's ``normalize`` flag). ``dim``: keep the first ``dim`` dimensions (Matryoshka), applied before
-        normalizing, as sentence-transformers' ``truncate_dim`` does. ``workers``: processes (forked, sharing the
-        memory-mapped table and writing into one shared output; POSIX only, elsewhere one worker) for inputs of at
-        least PARALLEL_MIN_TEXTS texts; results are identical to one worker, in input order.
+        normalizing, as sentence-transformers' ``truncate_dim`` does. ``threads``: how many threads tokenize and
+        pool (numpy releases the GIL); None: ``$FASTEMBED_STATIC_THREADS``, else the CPUs this process may use.
+        Inputs smaller than two units of work (about 64k characters each) run on the calling thread. Each text's
+        vector is the same whatever the thread count (rows are added in token order either way).
+        ``workers``: the older name of ``threads`` (``workers=N`` with N > 1 means ``threads=N``).
+        ``batch_size``: at most this many texts per unit of work.
         """
+        if isinstance(texts, str) and dim is None and self._plain_f32:  # the latency path: little Python
+            try:
+                ids = self._tokenizer.encode(texts)
+            except BadTextError as e:
+                raise ValueError(f"text cannot be tokenized: {e}") from None
+            count = len(ids)
+            if 0 < count <= _pooling.LONG_TEXT_TOKENS:
+                vector: Vector = np.add.reduce(self._table.take(ids, axis=0), axis=0)  # rows in order, float32
+                vector /= count
+            else:
+                vector = _pooling.mean_one(self._table, ids)
+            do_normalize = self.normalize_default if normalize is None else normalize
+            return _pooling.l2_normalize(vector[None, :])[0] if do_normalize else vector
         table = self._columns(dim)
         scales = None if self._scales is None else self._scales[: table.shape[1]]
         do_normalize = self.normalize_default if normalize is None else normalize
-        if isinstance(texts, str):  # the latency path: as little Python as possible
+        if isinstance(texts, str):
             try:
                 ids = self._tokenizer.encode(texts)
             except BadTextError as e:
@@ -214,72 +319,66 @@ class StaticModel:
             raise TypeError(f"encode takes a str or an iterable of str, not {type(texts).__name__}: decode it first")
         if not isinstance(texts, Iterable):
             raise TypeError(f"encode takes a str or an iterable of str, not {type(texts).__name__}")
-        if batch_size < 1:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ValueError(f"workers must be an int >= 1, got {workers!r}")
-        items: Sequence[object] = texts if isinstance(texts, (list, tuple)) else list(texts)
-        progress = _Progress(len(items)) if show_progress_bar else None
-        if workers > 1 and len(items) >= PARALLEL_MIN_TEXTS and hasattr(os, "fork"):
-            out = self._encode_forked(items, table, batch_size, workers, progress)
+        if threads is None:
+            threads = workers if workers > 1 else default_threads()
+        elif isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+            raise ValueError(f"threads must be an int >= 1 or None, got {threads!r}")
+        items: list[object] = list(texts)
+        for i, text in enumerate(items):
+            if not isinstance(text, str):
+                _check_text(text, i)
+        n = len(items)
+        out = np.empty((n, table.shape[1]), dtype=np.float32)
+        units = _units(items, batch_size)  # type: ignore[arg-type]  # checked above
+        progress = _Progress(n) if show_progress_bar else None
+        if threads > 1 and len(units) > 1:
+            pool = _executor(threads)
+            done = [0]
+            lock = threading.Lock()
+
+            def run(unit: tuple[int, int]) -> None:
+                self._encode_unit(items, unit[0], unit[1], out, table)
+                if progress:
+                    with lock:
+                        done[0] += unit[1] - unit[0]
+                        progress.update(done[0])
+
+            for _ in pool.map(run, units):
+                pass
         else:
-            out = np.empty((len(items), table.shape[1]), dtype=np.float32)
-            self._encode_into(items, 0, out, table, batch_size, progress)
+            for first, last in units:
+                self._encode_unit(items, first, last, out, table)
+                if progress:
+                    progress.update(last)
         if progress:
             progress.close()
         if scales is not None:
             out *= scales
         return _pooling.l2_normalize(out) if do_normalize else out
 
-    def _encode_into(
-        self,
-        items: Sequence[object],
-        offset: int,
-        out: Vector,
-        table: Vector,
-        batch_size: int,
-        progress: _Progress | None,
-    ) -> None:
-        """Embed ``items`` (which start at index ``offset`` of the caller's input) into ``out``."""
-        for start in range(0, len(items), batch_size):
-            batch = items[start : start + batch_size]
-            ids, lengths = self._tokenize_batch(batch, offset + start)
-            out[start : start + len(batch)] = _pooling.mean_pool(table, ids, lengths)
-            if progress:
-                progress.update(offset + start + len(batch))
+    def _encode_unit(self, items: Sequence[object], first: int, last: int, out: Vector, table: Vector) -> None:
+        """Embed ``items[first:last]`` into ``out[first:last]``."""
+        ids, lengths = self._tokenize_batch(items[first:last], first)
+        _pooling.mean_pool(table, ids, lengths, out=out[first:last])
 
-    def _encode_forked(
-        self, items: Sequence[object], table: Vector, batch_size: int, workers: int, progress: _Progress | None
-    ) -> Vector:
-        """Split the texts into ``workers`` contiguous parts of about equal total length; forked children embed
-        theirs into an anonymous shared mapping (the table is mapped from its file, so it is shared, not copied)
-        while this process embeds the first. A child that fails is redone here, which raises the real error."""
-        for i, text in enumerate(items):
-            _check_text(text, i)
-        n, dim = len(items), table.shape[1]
-        shared = mmap.mmap(-1, max(1, n * dim * 4))
-        out: Vector = np.frombuffer(shared, dtype=np.float32, count=n * dim).reshape(n, dim)
-        sizes = np.cumsum([len(t) + 16 for t in items])  # type: ignore[arg-type]  # checked above
-        cuts = [0] + [int(np.searchsorted(sizes, sizes[-1] * k / workers)) for k in range(1, workers)] + [n]
-        children: list[tuple[int, int, int]] = []
-        for first, last in zip(cuts[1:-1], cuts[2:]):
-            pid = os.fork()
-            if pid == 0:  # child: embed its part, never return into the caller's code
-                code = 1
-                try:
-                    self._encode_into(items[first:last], first, out[first:last], table, batch_size, None)
-                    code = 0
-                finally:
-                    os._exit(code)
-            children.append((pid, first, last))
-        self._encode_into(items[: cuts[1]], 0, out[: cuts[1]], table, batch_size, progress)
-        for pid, first, last in children:
-            _, status = os.waitpid(pid, 0)
-            if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
-                self._encode_into(items[first:last], first, out[first:last], table, batch_size, None)
-            if progress:
-                progress.update(last)
-        return out
+    @property
+    def _chunks(self) -> ChunkCache | None:
+        cache = self._chunk_cache
+        if cache is _NO_CACHE:
+            from ._chunks import ChunkCache
+
+            config = self._generated.tokenizer_config
+            plan = _charmap.ascii_plan(_normalizer_config(config))
+            cache = None
+            if plan is not None:
+                added = [str(t["content"]) for t in config["added_tokens"]]
+                cache = ChunkCache.create(self._tokenizer, plan.word_chars, plan.punct_chars, plan.delete, added)
+            self._chunk_cache = cache
+        return cache
 
     def _columns(self, dim: int | None) -> Vector:
         if dim is None:
@@ -289,14 +388,17 @@ class StaticModel:
         return self._table[:, :dim]
 
     def _tokenize_batch(
-        self, batch: Sequence[object], offset: int
+        self, batch: Sequence[object] | list[str], offset: int
     ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+        """Token ids of all texts (all ``str``, checked by the caller) and each text's count."""
         ids: list[int] = []
         lengths: list[int] = []
-        for i, text in enumerate(batch):
-            _check_text(text, offset + i)
+        texts: list[str] = batch if isinstance(batch, list) else list(batch)  # type: ignore[arg-type]
         try:
-            self._tokenizer.encode_batch(list(batch), ids, lengths)  # type: ignore[arg-type]  # checked above
+            chunks = self._chunks
+            if chunks is not None and (len(texts) > 16 or sum(map(len, texts)) >= CHUNK_PATH_MIN_CHARS):
+                return chunks.encode_batch(texts)
+            self._tokenizer.encode_batch(texts, ids, lengths)
         except BadTextError:
             for i, text in enumerate(batch):
                 try:
