@@ -110,9 +110,9 @@ class StaticModel:
         ``$HF_HUB_OFFLINE``). ``force_refresh``: ask the hub whether a cached branch moved. ``dims``: generate a
         table of only the first ``dims`` columns (Matryoshka), smaller and faster than ``encode(dim=...)``.
         """
-        from ._generated_cache import resolve
+        from ._generated_cache import load_model
 
-        path = resolve(
+        generated = load_model(
             model,
             revision=revision,
             cache_dir=cache_dir,
@@ -121,7 +121,7 @@ class StaticModel:
             force_refresh=force_refresh,
             dims=dims,
         )
-        return cls(_model_files.load(path))
+        return cls(generated)
 
     @property
     def dtype(self) -> str:
@@ -198,9 +198,9 @@ class StaticModel:
         memory-mapped table and writing into one shared output; POSIX only, elsewhere one worker) for inputs of at
         least PARALLEL_MIN_TEXTS texts; results are identical to one worker, in input order.
         """
-        table = self._columns(dim)
+        table = self._columns(_check_dim(dim))
         scales = None if self._scales is None else self._scales[: table.shape[1]]
-        do_normalize = self.normalize_default if normalize is None else normalize
+        do_normalize = self.normalize_default if _check_normalize(normalize) is None else bool(normalize)
         if isinstance(texts, str):  # the latency path: as little Python as possible
             try:
                 ids = self._tokenizer.encode(texts)
@@ -214,11 +214,10 @@ class StaticModel:
             raise TypeError(f"encode takes a str or an iterable of str, not {type(texts).__name__}: decode it first")
         if not isinstance(texts, Iterable):
             raise TypeError(f"encode takes a str or an iterable of str, not {type(texts).__name__}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        _check_batch_size(batch_size)
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ValueError(f"workers must be an int >= 1, got {workers!r}")
-        items: Sequence[object] = texts if isinstance(texts, (list, tuple)) else list(texts)
+        items: Sequence[object] = _snapshot(texts)
         progress = _Progress(len(items)) if show_progress_bar else None
         if workers > 1 and len(items) >= PARALLEL_MIN_TEXTS and hasattr(os, "fork"):
             out = self._encode_forked(items, table, batch_size, workers, progress)
@@ -261,21 +260,32 @@ class StaticModel:
         out: Vector = np.frombuffer(shared, dtype=np.float32, count=n * dim).reshape(n, dim)
         sizes = np.cumsum([len(t) + 16 for t in items])  # type: ignore[arg-type]  # checked above
         cuts = [0] + [int(np.searchsorted(sizes, sizes[-1] * k / workers)) for k in range(1, workers)] + [n]
-        children: list[tuple[int, int, int]] = []
+        # Each child reports success by writing one byte to a pipe before exiting: its exit status alone cannot
+        # be relied on (with SIGCHLD ignored the kernel reaps children itself and waitpid raises ChildProcessError).
+        children: list[tuple[int, int, int, int]] = []
         for first, last in zip(cuts[1:-1], cuts[2:]):
+            done_read, done_write = os.pipe()
             pid = os.fork()
             if pid == 0:  # child: embed its part, never return into the caller's code
                 code = 1
                 try:
+                    os.close(done_read)
                     self._encode_into(items[first:last], first, out[first:last], table, batch_size, None)
+                    os.write(done_write, b"1")
                     code = 0
                 finally:
                     os._exit(code)
-            children.append((pid, first, last))
+            os.close(done_write)
+            children.append((pid, done_read, first, last))
         self._encode_into(items[: cuts[1]], 0, out[: cuts[1]], table, batch_size, progress)
-        for pid, first, last in children:
-            _, status = os.waitpid(pid, 0)
-            if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+        for pid, done_read, first, last in children:
+            with os.fdopen(done_read, "rb") as done:
+                succeeded = done.read() == b"1"  # EOF when the child exits, however it exits
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass  # already reaped by the kernel (SIGCHLD ignored)
+            if not succeeded:
                 self._encode_into(items[first:last], first, out[first:last], table, batch_size, None)
             if progress:
                 progress.update(last)
@@ -284,7 +294,7 @@ class StaticModel:
     def _columns(self, dim: int | None) -> Vector:
         if dim is None:
             return self._table
-        if isinstance(dim, bool) or not isinstance(dim, int) or not 0 < dim <= self.dim:
+        if not 0 < dim <= self.dim:
             raise ValueError(f"dim must be an int in 1..{self.dim}, got {dim!r}")
         return self._table[:, :dim]
 
@@ -305,6 +315,34 @@ class StaticModel:
                     raise ValueError(f"text at index {offset + i} cannot be tokenized: {e}") from None
             raise
         return np.asarray(ids, dtype=np.intp), np.asarray(lengths, dtype=np.intp)
+
+
+def _snapshot(texts: Iterable[object]) -> list[object]:
+    """The input, copied once: a list changed while encode runs (another thread, a list subclass) cannot make
+    encode return rows it never computed."""
+    return list(texts)
+
+
+def _check_dim(dim: object) -> int | None:
+    """``dim`` as an int (numpy integers accepted), or None; bools and other types are refused."""
+    if dim is None:
+        return None
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise ValueError(f"dim must be an int or None, got {dim!r}")
+    return int(dim)
+
+
+def _check_normalize(normalize: object) -> bool | None:
+    if normalize is not None and not isinstance(normalize, (bool, np.bool_)):
+        raise TypeError(f"normalize must be True, False or None, not {normalize!r}")
+    return None if normalize is None else bool(normalize)
+
+
+def _check_batch_size(batch_size: object) -> None:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+        raise TypeError(f"batch_size must be an int >= 1, not {batch_size!r}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
 
 
 def _check_text(text: object, index: int | None) -> None:
