@@ -66,7 +66,8 @@ def generate(
             remove_orphans(out)
             return _generate(source, out, dims, dtype, origin or {})
     except OSError as e:  # disk full, file size limit, permissions: say which file
-        raise GenerationError(e.filename or out, f"cannot write: {e.strerror or e}") from e
+        where = f" (generating {out})" if e.filename and Path(e.filename).parent != out.parent else ""
+        raise GenerationError(e.filename or out, f"cannot write: {e.strerror or e}{where}") from e
 
 
 def _generate(source: ModelSource, out_dir: Path, dims: int | None, dtype: str, origin: dict[str, str]) -> Path:
@@ -183,7 +184,7 @@ def _write_files(
 def _tofile(array: np.ndarray, path: Path) -> None:
     with open(path, "wb") as f:
         try:
-            array.tofile(f)
+            f.write(np.ascontiguousarray(array).data)  # not tofile: its errors lose errno and the path
             f.flush()
             os.fsync(f.fileno())
         except OSError as e:
