@@ -76,6 +76,7 @@ def test_soak_threads_and_regenerating_processes(tmp_path: Path) -> None:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            cwd=tmp_path,
         )
         for seed in range(2)
     ]

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import warnings
 from pathlib import Path
 
@@ -87,7 +88,7 @@ def test_code_in_vocab_py_never_runs(copy: Path, tmp_path: Path, tamper: object)
         ModelFileError, match=r"vocab.py: vocabulary module is corrupt \(it is read as data, never run\)"
     ):
         StaticModel.from_pretrained(copy)
-    result = subprocess.run([CLI, "info", str(copy)], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([CLI, "info", str(copy)], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert result.returncode == 2 and "never run" in result.stderr, result.stderr
     assert not marker.exists(), "code in vocab.py ran"
 
@@ -112,6 +113,7 @@ def test_planted_pycache_never_runs(copy: Path, tmp_path: Path) -> None:
 
 def test_loading_writes_nothing_into_the_model_folder(copy: Path) -> None:
     before = sorted(p.name for p in copy.iterdir())
+    assert "__pycache__" not in before
     StaticModel.from_pretrained(copy).encode(texts())
     assert sorted(p.name for p in copy.iterdir()) == before  # no __pycache__
 
@@ -315,13 +317,13 @@ def test_file_size_limit_names_the_file(source: Path, tmp_path: Path) -> None:
         f"try: generate({str(source)!r}, {str(tmp_path / 'out')!r})\n"
         "except GenerationError as e: print(e); sys.exit(3)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert result.returncode == 3, result.stderr
     assert "weights.f32.bin: cannot write: File too large" in result.stdout, result.stdout
     assert [p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")] == [], "no staging folder is left"
 
 
-def test_workers_with_sigchld_ignored(generated: Path) -> None:
+def test_workers_with_sigchld_ignored(generated: Path, tmp_path: Path) -> None:
     code = (
         "import signal, sys, numpy as np\n"
         "from fastembed_static import StaticModel\n"
@@ -329,11 +331,18 @@ def test_workers_with_sigchld_ignored(generated: Path) -> None:
         f"texts = open({str(Path(__file__).parent / 'data' / 'gooaq-10k.txt')!r}, encoding='utf-8').read().splitlines()\n"
         "one = m.encode(texts)\n"
         "signal.signal(signal.SIGCHLD, signal.SIG_IGN)\n"
+        "import os, time\n"
+        "parent, encode_into = os.getpid(), StaticModel._encode_into\n"
+        "def slow_parent(self, items, offset, *rest):\n"
+        "    if os.getpid() == parent and offset == 0 and len(items) < len(texts):\n"
+        "        time.sleep(2)  # the child finishes first: the kernel reaps it before waitpid\n"
+        "    return encode_into(self, items, offset, *rest)\n"
+        "StaticModel._encode_into = slow_parent\n"
         "two = m.encode(texts, workers=2)\n"
         "np.testing.assert_array_equal(one, two)\n"
         "print('same')\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert result.returncode == 0 and "same" in result.stdout, result.stderr
 
 
@@ -368,6 +377,7 @@ def test_loading_while_another_process_regenerates(source: Path, second_source: 
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        cwd=tmp_path,
     )
     loads = 0
     while writer.poll() is None:
@@ -389,6 +399,7 @@ def test_concurrent_generation_into_one_output(source: Path, second_source: Path
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            cwd=tmp_path,
         )
         for _ in range(3)
     ]
@@ -416,6 +427,7 @@ def test_concurrent_first_use_of_a_cache_entry(source: Path, tmp_path: Path) -> 
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
+                cwd=tmp_path,
             )
             for _ in range(3)
         ]
@@ -423,6 +435,31 @@ def test_concurrent_first_use_of_a_cache_entry(source: Path, tmp_path: Path) -> 
             stdout, stderr = process.communicate(timeout=600)
             assert process.returncode == 0 and "ok" in stdout, stderr
             assert "regenerating" not in stderr
+
+
+def test_another_process_finishing_first_counts_as_success(source: Path, tmp_path: Path) -> None:
+    from fastembed_static.gen.locking import file_lock, generation_lock_path
+
+    entry = StaticModel.from_pretrained(source, cache_dir=tmp_path / "probe").path  # learn the cache entry's name
+    out = tmp_path / "cache" / "local" / entry.name
+    with file_lock(generation_lock_path(out)):  # as if another process were generating it
+        process = subprocess.Popen(
+            [sys.executable, "-c", _FROM_PRETRAINED, str(source), str(tmp_path / "cache")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+        )
+        time.sleep(5)
+        assert not out.exists(), "the process generated while another one held the lock"
+        from fastembed_static.gen.generate import _generate
+        from fastembed_static.gen.source import find_source
+
+        _generate(find_source(source), out, None, "float32", {})  # the lock is held here already
+        mine = (out / "model.json").stat().st_ino
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0 and "ok" in stdout, stderr
+    assert (out / "model.json").stat().st_ino == mine, "the waiting process regenerated what was already there"
 
 
 def test_a_killed_generator_leaves_nothing_behind(source: Path, tmp_path: Path) -> None:
@@ -433,7 +470,7 @@ def test_a_killed_generator_leaves_nothing_behind(source: Path, tmp_path: Path) 
         "g._install = lambda staging, out: os.kill(os.getpid(), signal.SIGKILL)\n"
         f"g.generate({str(source)!r}, {str(out)!r})\n"
     )
-    result = subprocess.run([sys.executable, "-c", killed], capture_output=True, timeout=300)
+    result = subprocess.run([sys.executable, "-c", killed], capture_output=True, cwd=tmp_path, timeout=300)
     assert result.returncode == -signal.SIGKILL
     staging = [p for p in tmp_path.iterdir() if ".staging-" in p.name]
     assert staging and (staging[0] / "weights.f32.bin").exists(), "the killed generator left its staging folder"
