@@ -111,10 +111,13 @@ def test_planted_pycache_never_runs(copy: Path, tmp_path: Path) -> None:
     assert not marker.exists(), "a planted __pycache__ file ran"
 
 
-def test_loading_writes_nothing_into_the_model_folder(copy: Path) -> None:
+def test_loading_writes_nothing_into_the_model_folder(copy: Path, tmp_path: Path) -> None:
     before = sorted(p.name for p in copy.iterdir())
     assert "__pycache__" not in before
-    StaticModel.from_pretrained(copy).encode(texts())
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}  # Python may write bytecode
+    code = f"from fastembed_static import StaticModel; StaticModel.from_pretrained({str(copy)!r}).encode('x')"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in copy.iterdir()) == before  # no __pycache__
 
 
