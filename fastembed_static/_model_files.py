@@ -246,12 +246,38 @@ def check_metadata(path: Path, meta: dict[str, Any]) -> None:
         _int(path, special, name, "special_token_ids", 0, rows)
 
 
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_BUNDLED_DIR = _PACKAGE_DIR / "_models"
+
+
 def _load_vocab(path: Path) -> tuple[list[str], int]:
+    bundled = _bundled_vocab(path)
+    if bundled is not None:
+        return bundled
     raw = _read_regular(path, _MAX_VOCAB_BYTES, "vocabulary module")
     try:
         return parse_vocab_module(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
         raise ModelFileError(path, f"vocabulary module is corrupt (it is read as data, never run): {e}") from e
+
+
+def _bundled_vocab(path: Path) -> tuple[list[str], int] | None:
+    """The vocabulary of a model bundled in this package (``fastembed_static/_models/NAME``), imported as the
+    package code it is (its bytecode was compiled at install time: ~3x faster than parsing at cold start). Any
+    other folder, or anything unexpected, returns None and the module is read as data."""
+    folder = path.parent
+    if not path.name.endswith(".py") or not path.stem.isidentifier() or folder.resolve().parent != _BUNDLED_DIR:
+        return None
+    import importlib
+
+    try:
+        module = importlib.import_module(f"{__package__}._models.{folder.name}.{path.stem}")
+        if Path(str(module.__file__)).resolve() != path.resolve():
+            return None
+        tokens: list[str] = module.TOKENS.split(module.SEPARATOR)
+        return tokens, int(module.VOCAB_SIZE)
+    except Exception:  # noqa: BLE001 - fall back to reading it as data, which reports any problem
+        return None
 
 
 def _map_weights(path: Path, rows: int, dim: int, dtype: np.dtype[Any], expected_bytes: int) -> Any:
