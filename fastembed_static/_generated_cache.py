@@ -1,21 +1,43 @@
 """Where generated models come from: a bundled model, a generated model directory, a raw model directory
-(generated once into the cache), or a Hugging Face hub id (downloaded and generated once into the cache)."""
+(generated once into the cache), or a Hugging Face hub id (downloaded and generated once into the cache).
+
+Hub ids and paths are told apart by syntax alone: a ``str`` of the form ``owner/name`` is a hub id; anything else,
+``./owner/name``, ``../x``, an absolute path, or any ``pathlib.Path``, is a local path. A folder in the current
+directory that happens to be called ``owner/name`` is never picked up in place of the hub model.
+
+Generating into the cache happens under the output's generation lock: a process that finds the model generated
+by another once it holds the lock uses it; a cached model that fails its load checks is regenerated once, with a
+warning.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
+import os
+import warnings
+from pathlib import Path, PurePath
 from typing import Any
 
-from .errors import ModelFileError
+from . import _model_files
+from .errors import HubError, ModelFileError
 from .gen.layout import MODEL_JSON, bundled_name, hub_origin, is_generated_model
 from .hub import default_cache_dir, generated_dir, looks_like_repo_id, snapshot_download
 
 BUNDLED_DIR = Path(__file__).parent / "_models"
 
 
-def resolve(
+def is_hub_id(model: str | Path) -> bool:
+    """Whether ``model`` names a hub repository (a ``str`` ``owner/name``) rather than a local path."""
+    return not isinstance(model, PurePath) and looks_like_repo_id(model)
+
+
+def resolve(model: str | Path, **options: Any) -> Path:
+    """The directory of a generated model for ``model``, generating (and downloading) it if needed."""
+    return load_model(model, **options).path
+
+
+def load_model(
     model: str | Path,
     *,
     revision: str = "main",
@@ -24,21 +46,36 @@ def resolve(
     offline: bool | None = None,
     force_refresh: bool = False,
     dims: int | None = None,
-) -> Path:
-    """The directory of a generated model for ``model``, generating (and downloading) it if needed."""
-    path = Path(model)
-    if is_generated_model(path):
-        if dims is not None:
-            raise ValueError(f"{path} is already generated: dims= applies when generating; use encode(dim=...)")
-        return path
-    if path.exists():
-        return generate_cached(path, cache_dir=cache_dir, dims=dims)
+) -> _model_files.GeneratedModel:
+    """The loaded generated model for ``model``, generating (and downloading) it if needed."""
+    if not isinstance(model, (str, PurePath)):
+        raise TypeError(f"model must be a str or a pathlib.Path, not {type(model).__name__}")
+    if not is_hub_id(model):
+        path = Path(model)
+        if is_generated_model(path):
+            if dims is not None:
+                raise ValueError(f"{path} is already generated: dims= applies when generating; use encode(dim=...)")
+            return _model_files.load(path)
+        if path.exists():
+            return generate_cached(path, cache_dir=cache_dir, dims=dims)
+        raise ModelFileError(
+            path,
+            "no such model directory, and not a Hugging Face hub id: a str of the form 'owner/name' is a hub id; "
+            "an absolute path, one starting with './' or '../', or a pathlib.Path is a local folder",
+        )
     name = str(model)
-    if looks_like_repo_id(name) and revision == "main" and dims is None:
+    local = Path(name)
+    if local.exists():
+        warnings.warn(
+            f"{name!r} is read as a Hugging Face hub id; the local folder {name} is not used. "
+            f"Pass './{name}' or pathlib.Path('{name}') to load the folder",
+            stacklevel=3,
+        )
+    if revision == "main" and dims is None:
         for bundled in (BUNDLED_DIR / bundled_name(name), BUNDLED_DIR / "default"):
             if _bundled_from(bundled) == name:
-                return bundled
-    if looks_like_repo_id(name):
+                return _model_files.load(bundled)
+    try:
         return generate_from_hub(
             name,
             revision=revision,
@@ -48,7 +85,14 @@ def resolve(
             force_refresh=force_refresh,
             dims=dims,
         )
-    raise ModelFileError(path, "no such model directory, and not a Hugging Face hub id of the form 'owner/name'")
+    except HubError as e:
+        if local.exists():
+            e.args = (
+                f"{e.args[0]} (note: {name!r} is read as a hub id although a local folder {name} exists; "
+                f"pass './{name}' or pathlib.Path('{name}') to load the folder)",
+                *e.args[1:],
+            )
+        raise
 
 
 def _bundled_from(path: Path) -> str | None:
@@ -61,7 +105,9 @@ def _bundled_from(path: Path) -> str | None:
     return repo_id if isinstance(repo_id, str) else None
 
 
-def generate_cached(model_dir: Path, *, cache_dir: str | Path | None = None, dims: int | None = None) -> Path:
+def generate_cached(
+    model_dir: Path, *, cache_dir: str | Path | None = None, dims: int | None = None
+) -> _model_files.GeneratedModel:
     """The generated model for a local ``model_dir``, generated on first use. The key covers the generator version,
     the options, and each source file's path, size and modification time, so an edited model is regenerated."""
     from .gen import GENERATOR_VERSION, generate
@@ -74,18 +120,37 @@ def generate_cached(model_dir: Path, *, cache_dir: str | Path | None = None, dim
         key.update(f"|{file.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     out = root / "local" / f"{model_dir.resolve().name}-{key.hexdigest()[:16]}"
-    if not is_generated_model(out):
-        generate(model_dir, out, dims=dims)
-    return out
+    return _cached(out, lambda check: generate(model_dir, out, dims=dims, unless=check))
 
 
-def generate_from_hub(repo_id: str, *, dims: int | None = None, **download: Any) -> Path:
+def generate_from_hub(repo_id: str, *, dims: int | None = None, **download: Any) -> _model_files.GeneratedModel:
     """Download ``repo_id`` (see :func:`fastembed_static.hub.snapshot_download`) and generate it once."""
     from .gen import GENERATOR_VERSION, generate
 
     snapshot = snapshot_download(repo_id, **download)
     out = generated_dir(snapshot) / f"generator-{GENERATOR_VERSION}-dims-{dims or 'all'}"
-    if not is_generated_model(out):
-        origin = hub_origin(snapshot.repo_id, snapshot.revision, snapshot.commit)
-        generate(snapshot.source_dir, out, dims=dims, origin=origin)
-    return out
+    origin = hub_origin(snapshot.repo_id, snapshot.revision, snapshot.commit)
+    return _cached(out, lambda check: generate(snapshot.source_dir, out, dims=dims, origin=origin, unless=check))
+
+
+def _cached(out: Path, make: Any) -> _model_files.GeneratedModel:
+    """Load the cache entry ``out``; if it is missing or broken, ``make(check)`` generates it under the lock, where
+    ``check(out)`` says whether another process generated it meanwhile (a broken entry: warn, regenerate once)."""
+    loaded: list[_model_files.GeneratedModel] = []
+
+    def check(path: Path) -> bool:
+        try:
+            loaded.append(_model_files.load(path))
+            return True
+        except ModelFileError as e:
+            if os.path.lexists(path / MODEL_JSON):
+                warnings.warn(f"cached model {path} failed its checks ({e}); regenerating it", stacklevel=5)
+            return False
+
+    if is_generated_model(out):
+        try:
+            return _model_files.load(out)
+        except ModelFileError:
+            pass  # checked again, and regenerated, under the lock
+    make(check)
+    return loaded[0] if loaded else _model_files.load(out)

@@ -1,12 +1,20 @@
-"""Open a generated model: read ``model.json``, import the generated vocabulary module, and map the weights blob
-into memory read-only. The weights are never copied: the numpy array is a view of the mapping, so only the pages
-of rows that texts actually use are ever read from disk."""
+"""Open a generated model: read and validate ``model.json``, read the generated vocabulary module as data, and map
+the weights blob into memory read-only. The weights are never copied: the numpy array is a view of the mapping,
+so only the pages of rows that texts actually use are ever read from disk.
+
+Trust: nothing in a model folder is ever imported or executed (``vocab.py`` is parsed as data by
+:func:`fastembed_static.gen.layout.parse_vocab_module`; no ``__pycache__`` is read or written there). Every field
+of ``model.json`` is checked (types, ranges, sizes against each other and against the files, every token id against
+the table) before anything is used; every failure is a :class:`ModelFileError` naming the file and the field.
+Files are opened without blocking and must be regular files (a FIFO or a device is refused, never waited on).
+"""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import mmap
+import os
+import stat
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -14,9 +22,13 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import ModelFileError
-from .gen.layout import FORMAT, MODEL_JSON, SCALES_FILE, STORAGE, sha256_file
+from .gen.layout import FORMAT, MODEL_JSON, STORAGE, parse_vocab_module, sha256_file
 
 _DTYPES: dict[str, np.dtype[Any]] = {name: np.dtype(numpy_dtype) for name, (numpy_dtype, _) in STORAGE.items()}
+_MAX_JSON_BYTES = 64 << 20
+_MAX_VOCAB_BYTES = 1 << 30
+_HEX = frozenset("0123456789abcdef")
+_LOAD_ATTEMPTS = 5  # a generator replacing the model between reading model.json and opening its files: read again
 
 
 class GeneratedModel(NamedTuple):  # not a dataclass: dataclasses imports inspect, slow at cold start
@@ -32,83 +44,277 @@ class GeneratedModel(NamedTuple):  # not a dataclass: dataclasses imports inspec
         return config
 
 
+class _Vanished(Exception):
+    """A file model.json names disappeared (a concurrent regeneration replaced the model)."""
+
+    def __init__(self, error: ModelFileError) -> None:
+        self.error = error
+
+
 def load(path: Path) -> GeneratedModel:
     meta_path = path / MODEL_JSON
-    try:
-        metadata = json.loads(meta_path.read_text(encoding="utf-8"))
-    except FileNotFoundError as e:
-        raise ModelFileError(meta_path, "missing: not a generated fastembed-static model") from e
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ModelFileError(meta_path, f"unreadable or corrupt: {e}") from e
-    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
-        found = metadata.get("format") if isinstance(metadata, dict) else None
-        raise ModelFileError(meta_path, f"format is {found!r}, this version of fastembed-static reads {FORMAT!r}")
-    try:
-        rows, dim = int(metadata["vocab_size"]), int(metadata["dim"])
-        dtype = _DTYPES[metadata["dtype"]]
-        weights_file, weights_bytes = metadata["weights"]["file"], int(metadata["weights"]["bytes"])
-        vocab_module, vocab_tokens = metadata["vocab"]["module"], int(metadata["vocab"]["tokens"])
-        metadata["tokenizer"]["unk_id"]
-    except (KeyError, TypeError, ValueError) as e:
-        raise ModelFileError(meta_path, f"corrupt metadata: missing or invalid field {e}") from e
-    tokens = _load_vocab(path / vocab_module, vocab_tokens)
-    weights = _map_weights(path / weights_file, rows, dim, dtype, weights_bytes)
+    for attempt in range(_LOAD_ATTEMPTS):
+        raw = _read_regular(meta_path, _MAX_JSON_BYTES, "model.json")
+        try:
+            model = _load(path, raw)
+        except _Vanished as e:
+            if attempt == _LOAD_ATTEMPTS - 1 or _read_regular(meta_path, _MAX_JSON_BYTES, "model.json") == raw:
+                raise e.error from None
+            continue
+        # model.json unchanged after every file was opened: they all belong to the version it describes (a
+        # generator replacing the model swaps model.json last and only then removes or reuses file names)
+        if _read_regular(meta_path, _MAX_JSON_BYTES, "model.json") == raw:
+            return model
+    raise ModelFileError(meta_path, f"changed {_LOAD_ATTEMPTS} times while it was loaded (being regenerated?)")
+
+
+def _load(path: Path, raw: bytes) -> GeneratedModel:
+    meta_path = path / MODEL_JSON
+    metadata = _parse_json(meta_path, raw)
+    check_metadata(meta_path, metadata)
+    rows, dim = metadata["vocab_size"], metadata["dim"]
+    dtype = _DTYPES[metadata["dtype"]]
+    vocab_path = path / metadata["vocab"]["module"]
+    tokens, size = _load_vocab(vocab_path)
+    if not len(tokens) == size == metadata["vocab"]["tokens"]:
+        raise ModelFileError(
+            vocab_path,
+            f"vocabulary has {len(tokens)} tokens, VOCAB_SIZE says {size}, model.json vocab.tokens says "
+            f"{metadata['vocab']['tokens']}",
+        )
+    unk_id, unk_token = metadata["tokenizer"]["unk_id"], metadata["tokenizer"]["unk_token"]
+    if unk_id < len(tokens) and tokens[unk_id] != unk_token:
+        raise ModelFileError(
+            meta_path, f"field tokenizer.unk_token: {unk_token!r} is not token {unk_id} ({tokens[unk_id]!r})"
+        )
+    weights = _map_weights(path / metadata["weights"]["file"], rows, dim, dtype, metadata["weights"]["bytes"])
     scales = None
     if metadata["dtype"] == "int8":
-        scales_path = path / str(metadata.get("scales", {}).get("file", SCALES_FILE))
-        try:
-            scales = np.fromfile(scales_path, dtype="<f4")
-        except OSError as e:
-            raise ModelFileError(scales_path, f"int8 scales are missing or unreadable: {e}") from e
-        if scales.shape != (dim,) or not np.isfinite(scales).all():
-            raise ModelFileError(scales_path, f"expected {dim} finite float32 scales, found {scales.size}")
+        scales_path = path / metadata["scales"]["file"]
+        data = _read_regular(scales_path, dim * 4 + 1, "int8 scales")
+        scales = np.frombuffer(data, dtype="<f4").astype(np.float32) if len(data) % 4 == 0 else None
+        if scales is None or scales.shape != (dim,) or not np.isfinite(scales).all():
+            raise ModelFileError(scales_path, f"expected {dim} finite float32 scales ({dim * 4} bytes)")
     return GeneratedModel(path, metadata, tokens, weights, scales)
 
 
-def _load_vocab(path: Path, expected: int) -> list[str]:
-    spec = importlib.util.spec_from_file_location(f"fastembed_static_vocab_{abs(hash(str(path)))}", path)
-    if spec is None or spec.loader is None or not path.is_file():
-        raise ModelFileError(path, "vocabulary module is missing")
-    module = importlib.util.module_from_spec(spec)
+def _read_regular(path: Path, limit: int, what: str) -> bytes:
+    """The bytes of ``path``, which must be a regular file of at most ``limit`` bytes (opened without blocking,
+    so a FIFO is refused instead of hanging)."""
+    fd = _open_regular(path, what)
     try:
-        spec.loader.exec_module(module)
-        tokens: list[str] = module.TOKENS.split(module.SEPARATOR)
-        size = int(module.VOCAB_SIZE)
-    except Exception as e:  # a damaged generated file can fail in many ways; all mean the same thing
-        raise ModelFileError(path, f"vocabulary module is corrupt: {type(e).__name__}: {e}") from e
-    if not len(tokens) == size == expected:
-        raise ModelFileError(
-            path, f"vocabulary has {len(tokens)} tokens, VOCAB_SIZE says {size}, model.json says {expected}"
+        size = os.fstat(fd).st_size
+        if size > limit:
+            raise ModelFileError(path, f"{what} is {size} bytes, more than the {limit} this file may have")
+        with os.fdopen(os.dup(fd), "rb") as f:
+            return f.read(limit + 1)
+    except OSError as e:
+        raise ModelFileError(path, f"cannot read {what}: {e}") from e
+    finally:
+        os.close(fd)
+
+
+def _open_regular(path: Path, what: str) -> int:
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError as e:
+        verb = "are" if what.endswith("scales") else "is"
+        missing = (
+            "missing: not a generated fastembed-static model" if path.name == MODEL_JSON else f"{what} {verb} missing"
         )
-    return tokens
+        error = ModelFileError(path, missing)
+        if path.name == MODEL_JSON:
+            raise error from e
+        raise _Vanished(error) from e
+    except OSError as e:
+        raise ModelFileError(path, f"cannot open {what}: {e}") from e
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise ModelFileError(path, f"{what} is not a regular file (mode {stat.filemode(mode)})")
+    return fd
+
+
+def _parse_json(path: Path, raw: bytes) -> dict[str, Any]:
+    try:
+        metadata = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise ModelFileError(path, f"unreadable or corrupt: {e}") from e
+    except RecursionError:
+        raise ModelFileError(path, "unreadable or corrupt: JSON nested too deeply") from None
+    if not isinstance(metadata, dict):
+        raise ModelFileError(path, f"expected a JSON object, found {type(metadata).__name__}")
+    return metadata
+
+
+def _field(path: Path, obj: Any, key: str, where: str, kind: type | tuple[type, ...]) -> Any:
+    name = f"{where}.{key}" if where else key
+    if not isinstance(obj, dict) or key not in obj:
+        raise ModelFileError(path, f"field {name} is missing")
+    value = obj[key]
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+        expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise ModelFileError(path, f"field {name} must be {expected}, found {value!r:.80}")
+    return value
+
+
+def _int(path: Path, obj: Any, key: str, where: str, low: int, high: int | None = None) -> int:
+    value: int = _field(path, obj, key, where, int)
+    if value < low or (high is not None and value >= high):
+        span = f">= {low}" if high is None else f"in {low}..{high - 1}"
+        raise ModelFileError(path, f"field {where + '.' if where else ''}{key} must be {span}, found {value}")
+    return value
+
+
+def _file_name(path: Path, obj: Any, where: str, key: str = "file") -> str:
+    name: str = _field(path, obj, key, where, str)
+    if not name or name in (".", "..") or any(c in name for c in "/\\\x00:") or name.startswith("__pycache__"):
+        raise ModelFileError(path, f"field {where}.{key} must be a plain file name in the model folder, found {name!r}")
+    return name
+
+
+def _sha256(path: Path, obj: Any, where: str) -> None:
+    value: str = _field(path, obj, "sha256", where, str)
+    if len(value) != 64 or not _HEX.issuperset(value):
+        raise ModelFileError(path, f"field {where}.sha256 must be 64 lowercase hex digits, found {value!r:.80}")
+
+
+def check_metadata(path: Path, meta: dict[str, Any]) -> None:
+    """Validate every field of a parsed ``model.json`` the runtime uses; raise ModelFileError naming the field."""
+    if meta.get("format") != FORMAT:
+        raise ModelFileError(
+            path, f"field format is {meta.get('format')!r:.80}, this version of fastembed-static reads {FORMAT!r}"
+        )
+    rows = _int(path, meta, "vocab_size", "", 1)
+    dim = _int(path, meta, "dim", "", 1)
+    dtype = _field(path, meta, "dtype", "", str)
+    if dtype not in STORAGE:
+        raise ModelFileError(path, f"field dtype must be one of {', '.join(STORAGE)}, found {dtype!r:.80}")
+    if meta.get("byte_order", "little") != "little":
+        raise ModelFileError(path, f"field byte_order must be 'little', found {meta.get('byte_order')!r:.80}")
+    _field(path, meta, "normalize", "", bool)
+    weights = _field(path, meta, "weights", "", dict)
+    _file_name(path, weights, "weights")
+    expected_bytes = rows * dim * _DTYPES[dtype].itemsize
+    _int(path, weights, "bytes", "weights", 0)
+    if weights["bytes"] != expected_bytes:
+        raise ModelFileError(
+            path,
+            f"field weights.bytes is {weights['bytes']}, but vocab_size x dim x itemsize = {rows} x {dim} x "
+            f"{_DTYPES[dtype].itemsize} = {expected_bytes}",
+        )
+    _sha256(path, weights, "weights")
+    vocab = _field(path, meta, "vocab", "", dict)
+    module = _file_name(path, vocab, "vocab", "module")
+    if not module.endswith(".py"):
+        raise ModelFileError(path, f"field vocab.module must name a .py file, found {module!r}")
+    tokens = _int(path, vocab, "tokens", "vocab", 1, rows + 1)
+    _sha256(path, vocab, "vocab")
+    if dtype == "int8":
+        scales = _field(path, meta, "scales", "", dict)
+        _file_name(path, scales, "scales")
+        _sha256(path, scales, "scales")
+    tok = _field(path, meta, "tokenizer", "", dict)
+    for flag in ("clean_text", "handle_chinese_chars", "strip_accents", "lowercase"):
+        _field(path, tok, flag, "tokenizer", bool)
+    _field(path, tok, "unk_token", "tokenizer", str)
+    _int(path, tok, "unk_id", "tokenizer", 0, rows)
+    _field(path, tok, "continuing_subword_prefix", "tokenizer", str)
+    _int(path, tok, "max_input_chars_per_word", "tokenizer", 0)
+    top = tokens
+    for i, entry in enumerate(_field(path, tok, "added_tokens", "tokenizer", list)):
+        where = f"tokenizer.added_tokens[{i}]"
+        if not _field(path, entry, "content", where, str):
+            raise ModelFileError(path, f"field {where}.content must not be empty")
+        top = max(top, _int(path, entry, "id", where, 0, rows) + 1)
+        _field(path, entry, "special", where, bool)
+    if top != rows:
+        raise ModelFileError(
+            path,
+            f"field vocab_size is {rows}, but the table rows must be the {tokens} vocabulary tokens plus added "
+            f"tokens past their end: {top}",
+        )
+    truncation = _field(path, tok, "truncation", "tokenizer", (dict, type(None)))
+    if truncation is not None:
+        _int(path, truncation, "max_length", "tokenizer.truncation", 0)
+        if truncation.get("direction") not in ("left", "right"):
+            raise ModelFileError(path, "field tokenizer.truncation.direction must be 'left' or 'right'")
+    special = meta.get("special_token_ids", {})
+    if not isinstance(special, dict):
+        raise ModelFileError(path, "field special_token_ids must be an object")
+    for name in special:
+        _int(path, special, name, "special_token_ids", 0, rows)
+
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_BUNDLED_DIR = _PACKAGE_DIR / "_models"
+
+
+def _load_vocab(path: Path) -> tuple[list[str], int]:
+    bundled = _bundled_vocab(path)
+    if bundled is not None:
+        return bundled
+    raw = _read_regular(path, _MAX_VOCAB_BYTES, "vocabulary module")
+    try:
+        return parse_vocab_module(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise ModelFileError(path, f"vocabulary module is corrupt (it is read as data, never run): {e}") from e
+
+
+def _bundled_vocab(path: Path) -> tuple[list[str], int] | None:
+    """The vocabulary of a model bundled in this package (``fastembed_static/_models/NAME``), imported as the
+    package code it is (its bytecode was compiled at install time: ~3x faster than parsing at cold start). Any
+    other folder, or anything unexpected, returns None and the module is read as data."""
+    folder = path.parent
+    if not path.name.endswith(".py") or not path.stem.isidentifier() or folder.resolve().parent != _BUNDLED_DIR:
+        return None
+    import importlib
+
+    try:
+        module = importlib.import_module(f"{__package__}._models.{folder.name}.{path.stem}")
+        if Path(str(module.__file__)).resolve() != path.resolve():
+            return None
+        tokens: list[str] = module.TOKENS.split(module.SEPARATOR)
+        return tokens, int(module.VOCAB_SIZE)
+    except Exception:  # noqa: BLE001 - fall back to reading it as data, which reports any problem
+        return None
 
 
 def _map_weights(path: Path, rows: int, dim: int, dtype: np.dtype[Any], expected_bytes: int) -> Any:
-    if rows * dim * dtype.itemsize != expected_bytes:
-        raise ModelFileError(path, f"model.json is inconsistent: {rows}x{dim} {dtype} is not {expected_bytes} bytes")
+    fd = _open_regular(path, "weights file")
     try:
-        with path.open("rb") as f:
-            size = path.stat().st_size
-            if size != expected_bytes:
-                raise ModelFileError(
-                    path, f"weights file has {size} bytes, expected {expected_bytes} (truncated or corrupt)"
-                )
-            mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-    except FileNotFoundError as e:
-        raise ModelFileError(path, "weights file is missing") from e
+        size = os.fstat(fd).st_size
+        if size != expected_bytes:
+            raise ModelFileError(
+                path, f"weights file has {size} bytes, expected {expected_bytes} (truncated or corrupt)"
+            )
+        mapped = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
     except OSError as e:
         raise ModelFileError(path, f"cannot map weights file: {e}") from e
+    finally:
+        os.close(fd)
     return np.frombuffer(mapped, dtype=dtype).reshape(rows, dim)
 
 
 def verify_checksums(model: GeneratedModel) -> None:
-    """Hash every generated file (weights, vocabulary, int8 scales) and compare with model.json (reads every byte:
-    not done at load)."""
+    """Hash every generated file (weights, vocabulary, int8 scales) and compare with model.json, and check that
+    every value of the table is finite (reads every byte: not done at load)."""
     meta = model.metadata
     for entry in (meta["weights"], meta.get("scales"), {"file": meta["vocab"]["module"], **meta["vocab"]}):
         if entry is None:
             continue
         path = model.path / entry["file"]
-        actual = sha256_file(path)
+        try:
+            actual = sha256_file(path)
+        except OSError as e:
+            raise ModelFileError(path, f"cannot read: {e}") from e
         if actual != entry["sha256"]:
             raise ModelFileError(path, f"sha256 is {actual}, model.json says {entry['sha256']}")
+    table = model.weights
+    if table.dtype.kind == "f":
+        step = max(1, (1 << 22) // max(1, table.shape[1] * table.dtype.itemsize))
+        for first in range(0, table.shape[0], step):
+            block = table[first : first + step]
+            if not np.isfinite(block).all():
+                row = first + int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0])
+                raise ModelFileError(model.path / meta["weights"]["file"], f"row {row} has a value that is not finite")

@@ -159,12 +159,14 @@ def _gen(args: argparse.Namespace) -> int:
         model = StaticModel.from_pretrained(args.model, dims=args.dims, **_hub_kwargs(args))
         out = model.path
     else:
+        from ._generated_cache import is_hub_id
+
         source, origin = Path(args.model), None
-        if not source.exists():
+        if not is_hub_id(args.model) and not source.exists():
+            raise ModelFileError(source, "model directory does not exist (and it is not a hub id owner/name)")
+        if is_hub_id(args.model):  # owner/name is a hub id even if such a folder exists here: ./owner/name is not
             from . import hub
 
-            if not hub.looks_like_repo_id(args.model):
-                raise ModelFileError(source, "model directory does not exist (and it is not a hub id owner/name)")
             snapshot = hub.snapshot_download(args.model, **_hub_kwargs(args))
             source = snapshot.source_dir
             origin = hub_origin(snapshot.repo_id, snapshot.revision, snapshot.commit)

@@ -196,9 +196,9 @@ class StaticModel:
         processes, loaded on first use); ``"copy"`` copies it into private anonymous memory advised for
         transparent huge pages (fewer TLB misses where file pages are not huge; costs a copy at load).
         """
-        from ._generated_cache import resolve
+        from ._generated_cache import load_model
 
-        path = resolve(
+        generated = load_model(
             model,
             revision=revision,
             cache_dir=cache_dir,
@@ -207,7 +207,7 @@ class StaticModel:
             force_refresh=force_refresh,
             dims=dims,
         )
-        return cls(_model_files.load(path), memory)
+        return cls(generated, memory)
 
     @property
     def dtype(self) -> str:
@@ -290,6 +290,7 @@ class StaticModel:
         ``workers``: the older name of ``threads`` (``workers=N`` with N > 1 means ``threads=N``).
         ``batch_size``: at most this many texts per unit of work.
         """
+        do_normalize = self.normalize_default if _check_normalize(normalize) is None else bool(normalize)
         if isinstance(texts, str) and dim is None and self._plain_f32:  # the latency path: little Python
             try:
                 ids = self._tokenizer.encode(texts)
@@ -301,11 +302,9 @@ class StaticModel:
                 vector /= count
             else:
                 vector = _pooling.mean_one(self._table, ids)
-            do_normalize = self.normalize_default if normalize is None else normalize
             return _pooling.l2_normalize(vector[None, :])[0] if do_normalize else vector
-        table = self._columns(dim)
+        table = self._columns(_check_dim(dim))
         scales = None if self._scales is None else self._scales[: table.shape[1]]
-        do_normalize = self.normalize_default if normalize is None else normalize
         if isinstance(texts, str):
             try:
                 ids = self._tokenizer.encode(texts)
@@ -319,15 +318,14 @@ class StaticModel:
             raise TypeError(f"encode takes a str or an iterable of str, not {type(texts).__name__}: decode it first")
         if not isinstance(texts, Iterable):
             raise TypeError(f"encode takes a str or an iterable of str, not {type(texts).__name__}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        _check_batch_size(batch_size)
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ValueError(f"workers must be an int >= 1, got {workers!r}")
         if threads is None:
             threads = workers if workers > 1 else default_threads()
         elif isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
             raise ValueError(f"threads must be an int >= 1 or None, got {threads!r}")
-        items: list[object] = list(texts)
+        items = _snapshot(texts)
         for i, text in enumerate(items):
             if not isinstance(text, str):
                 _check_text(text, i)
@@ -383,7 +381,7 @@ class StaticModel:
     def _columns(self, dim: int | None) -> Vector:
         if dim is None:
             return self._table
-        if isinstance(dim, bool) or not isinstance(dim, int) or not 0 < dim <= self.dim:
+        if not 0 < dim <= self.dim:
             raise ValueError(f"dim must be an int in 1..{self.dim}, got {dim!r}")
         return self._table[:, :dim]
 
@@ -407,6 +405,34 @@ class StaticModel:
                     raise ValueError(f"text at index {offset + i} cannot be tokenized: {e}") from None
             raise
         return np.asarray(ids, dtype=np.intp), np.asarray(lengths, dtype=np.intp)
+
+
+def _snapshot(texts: Iterable[object]) -> list[object]:
+    """The input, copied once: a list changed while encode runs (another thread, a list subclass) cannot make
+    encode return rows it never computed."""
+    return list(texts)
+
+
+def _check_dim(dim: object) -> int | None:
+    """``dim`` as an int (numpy integers accepted), or None; bools and other types are refused."""
+    if dim is None:
+        return None
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise ValueError(f"dim must be an int or None, got {dim!r}")
+    return int(dim)
+
+
+def _check_normalize(normalize: object) -> bool | None:
+    if normalize is not None and not isinstance(normalize, (bool, np.bool_)):
+        raise TypeError(f"normalize must be True, False or None, not {normalize!r}")
+    return None if normalize is None else bool(normalize)
+
+
+def _check_batch_size(batch_size: object) -> None:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+        raise TypeError(f"batch_size must be an int >= 1, not {batch_size!r}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
 
 
 def _check_text(text: object, index: int | None) -> None:

@@ -150,7 +150,8 @@ def test_flipped_weight_bytes_fail_verify(model_copy: Path) -> None:
 
 
 def test_corrupt_vocab_module_is_detected(model_copy: Path) -> None:
-    (model_copy / "vocab.py").write_text("TOKENS = 'a\\nb'\nSEPARATOR = '\\n'\nVOCAB_SIZE = 2\n", encoding="utf-8")
+    fields = "VOCAB_SIZE: Final = 2\nSEPARATOR: Final = '\\n'\nTOKENS: Final = 'a\\nb'\n"
+    (model_copy / "vocab.py").write_text(fields, encoding="utf-8")
     with pytest.raises(ModelFileError, match="vocab.py: vocabulary has 2 tokens"):
         StaticModel.from_pretrained(model_copy)
     (model_copy / "vocab.py").write_text("TOKENS = (", encoding="utf-8")
@@ -172,7 +173,7 @@ def test_corrupt_or_foreign_metadata(model_copy: Path) -> None:
     data = json.loads(original)
     del data["dim"]
     meta.write_text(json.dumps(data), encoding="utf-8")
-    with pytest.raises(ModelFileError, match="missing or invalid field"):
+    with pytest.raises(ModelFileError, match="model.json: field dim is missing"):
         StaticModel.from_pretrained(model_copy)
 
 

@@ -174,7 +174,7 @@ def test_looks_like_repo_id(hub: ModuleType, monkeypatch: pytest.MonkeyPatch, tm
     assert hub.looks_like_repo_id("minishlab/potion-base-8M")
     assert hub.looks_like_repo_id("sentence-transformers/static-retrieval-mrl-en-v1")
     (tmp_path / "models" / "mine").mkdir(parents=True)
-    assert not hub.looks_like_repo_id("models/mine")  # an existing local directory wins
+    assert hub.looks_like_repo_id("models/mine")  # syntax only: "./models/mine" or a Path names the folder
     for s in ("potion-base-8M", "a/b/c", "./a/b", "/abs/path", "a--b/c", "a/b..c", "a/b.", "", "a/", "C:/x"):
         assert not hub.looks_like_repo_id(s), s
 

@@ -8,6 +8,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,12 @@ from .layout import (
     MODEL_JSON,
     SCALES_FILE,
     STORAGE,
+    VOCAB_DOCSTRING,
     VOCAB_MODULE,
     is_generated_model,
     sha256_file,
 )
+from .locking import file_lock, generation_lock_path
 from .safetensors_reader import read_float_matrix, read_header, read_vector
 from .source import ModelSource, find_source
 from .tokenizer_spec import TokenizerSpec, read_tokenizer
@@ -38,16 +41,36 @@ def generate(
     dims: int | None = None,
     dtype: str = "float32",
     origin: dict[str, str] | None = None,
+    unless: Callable[[Path], bool] | None = None,
 ) -> Path:
     """Generate a model from ``model_dir`` into ``out_dir`` (replaced atomically); returns ``out_dir``.
 
     ``dims`` keeps only the first ``dims`` columns (Matryoshka truncation baked into a smaller table).
     ``dtype``: storage of the table, "float32" (exact, default), "float16" or "int8" (see STORAGE).
     ``origin`` (e.g. hub repo id, revision and commit) is recorded in model.json's ``source``.
+    ``unless``: called with ``out_dir`` once the generation lock is held; if it returns True nothing is generated
+    (another process generated it while this one waited).
+
+    One generator at a time writes a given ``out_dir`` (an inter-process lock file beside it); what killed
+    generators left behind is removed first.
     """
     if dtype not in STORAGE:
         raise ValueError(f"dtype must be one of {', '.join(STORAGE)}, not {dtype!r}")
     source = find_source(Path(model_dir))
+    out = Path(out_dir)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with file_lock(generation_lock_path(out)):
+            if unless is not None and unless(out):
+                return out
+            remove_orphans(out)
+            return _generate(source, out, dims, dtype, origin or {})
+    except OSError as e:  # disk full, file size limit, permissions: say which file
+        where = f" (generating {out})" if e.filename and Path(e.filename).parent != out.parent else ""
+        raise GenerationError(e.filename or out, f"cannot write: {e.strerror or e}{where}") from e
+
+
+def _generate(source: ModelSource, out_dir: Path, dims: int | None, dtype: str, origin: dict[str, str]) -> Path:
     spec = read_tokenizer(source.tokenizer)
     table = _read_table(source)
     if table.shape[0] != spec.vocab_size:
@@ -60,7 +83,7 @@ def generate(
         if not 0 < dims <= table.shape[1]:
             raise GenerationError(source.weights, f"dims={dims} is outside 1..{table.shape[1]}")
         table = np.ascontiguousarray(table[:, :dims])
-    return _write(Path(out_dir), source, spec, table, dtype, origin or {})
+    return _write(out_dir, source, spec, table, dtype, origin)
 
 
 def _read_table(source: ModelSource) -> np.ndarray:
@@ -104,28 +127,80 @@ def _write(
     dtype: str,
     origin: dict[str, str],
 ) -> Path:
+    """Write the model into a staging folder beside ``out_dir`` and install it (the caller holds the lock)."""
     sources = {str(p.relative_to(source.root)): sha256_file(p) for p in source.files}
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}{STAGING_MARK}", dir=out_dir.parent))
     try:
         staging.chmod(0o755)
-        numpy_dtype, weights_file = STORAGE[dtype]
-        weights_path = staging / weights_file
-        stored, scales = _quantize(table, dtype)
-        stored.astype(numpy_dtype, copy=False).tofile(weights_path)
-        weights = {"file": weights_file, "bytes": weights_path.stat().st_size, "sha256": sha256_file(weights_path)}
-        vocab_text = render_vocab_module(spec.tokens, source.tokenizer.name, sources[_rel(source, source.tokenizer)])
-        (staging / VOCAB_MODULE).write_text(vocab_text, encoding="utf-8", newline="\n")
-        metadata = _metadata(source, spec, table.shape, dtype, sources, origin, weights, vocab_text)
-        if scales is not None:
-            scales.astype("<f4").tofile(staging / SCALES_FILE)
-            metadata["scales"] = {"file": SCALES_FILE, "sha256": sha256_file(staging / SCALES_FILE)}
-        (staging / MODEL_JSON).write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", "utf-8")
-        _replace_dir(staging, out_dir)
-    except BaseException:
+        _write_files(staging, source, spec, table, dtype, origin, sources)
+        _install(staging, out_dir)
+    finally:
         shutil.rmtree(staging, ignore_errors=True)
-        raise
     return out_dir
+
+
+STAGING_MARK = ".staging-"
+
+
+def remove_orphans(out_dir: Path) -> None:
+    """Remove what generators killed while writing ``out_dir`` left beside it (staging folders, swapped-out old
+    versions). Called with the output's generation lock held, so no live generator owns any of them."""
+    prefix = f".{out_dir.name}"
+    try:
+        names = os.listdir(out_dir.parent)
+    except OSError:
+        return
+    for name in names:
+        rest = name[len(prefix) :] if name.startswith(prefix) else ""
+        if rest.startswith((STAGING_MARK, ".old.")):
+            shutil.rmtree(out_dir.parent / name, ignore_errors=True)
+            if (out_dir.parent / name).is_file():
+                (out_dir.parent / name).unlink(missing_ok=True)
+
+
+def _write_files(
+    staging: Path,
+    source: ModelSource,
+    spec: TokenizerSpec,
+    table: np.ndarray,
+    dtype: str,
+    origin: dict[str, str],
+    sources: dict[str, str],
+) -> None:
+    numpy_dtype, weights_file = STORAGE[dtype]
+    weights_path = staging / weights_file
+    stored, scales = _quantize(table, dtype)
+    _tofile(stored.astype(numpy_dtype, copy=False), weights_path)
+    weights = {"file": weights_file, "bytes": weights_path.stat().st_size, "sha256": sha256_file(weights_path)}
+    vocab_text = render_vocab_module(spec.tokens, source.tokenizer.name, sources[_rel(source, source.tokenizer)])
+    _write_text(staging / VOCAB_MODULE, vocab_text)
+    metadata = _metadata(source, spec, table.shape, dtype, sources, origin, weights, vocab_text)
+    if scales is not None:
+        _tofile(scales.astype("<f4"), staging / SCALES_FILE)
+        metadata["scales"] = {"file": SCALES_FILE, "sha256": sha256_file(staging / SCALES_FILE)}
+    _write_text(staging / MODEL_JSON, json.dumps(metadata, indent=2, ensure_ascii=False) + "\n")
+
+
+def _tofile(array: np.ndarray, path: Path) -> None:
+    with open(path, "wb") as f:
+        try:
+            f.write(np.ascontiguousarray(array).data)  # not tofile: its errors lose errno and the path
+            f.flush()
+            os.fsync(f.fileno())
+        except OSError as e:
+            e.filename = e.filename or str(path)
+            raise
+
+
+def _write_text(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        try:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        except OSError as e:
+            e.filename = e.filename or str(path)
+            raise
 
 
 def _rel(source: ModelSource, path: Path) -> str:
@@ -190,7 +265,7 @@ def render_vocab_module(tokens: list[str], source_name: str, source_sha256: str)
         f"# Generated by fastembed-static's generator (gen/, version {GENERATOR_VERSION}); do not edit.\n"
         f"# Input: {source_name} (sha256 {source_sha256}).\n"
         "# Regenerate with: fastembed-static gen MODEL_DIR --out DIR\n"
-        '"""WordPiece vocabulary: token i of TOKENS.split(SEPARATOR) has id i."""\n\n'
+        f"{VOCAB_DOCSTRING}\n\n"
         "from typing import Final\n\n"
         f"VOCAB_SIZE: Final = {len(tokens)}\n"
         f"SEPARATOR: Final = {separator!r}\n"
@@ -198,17 +273,81 @@ def render_vocab_module(tokens: list[str], source_name: str, source_sha256: str)
     )
 
 
-def _replace_dir(staging: Path, out_dir: Path) -> None:
-    """Move the finished staging dir into place; an existing output is swapped out, never half-overwritten."""
-    if out_dir.exists() or out_dir.is_symlink():
-        if not is_generated_model(out_dir) and any(out_dir.iterdir()):
-            raise GenerationError(out_dir, "exists and is not a generated model; refusing to replace it")
-        old = out_dir.with_name(f".{out_dir.name}.old.{os.getpid()}")
-        os.replace(out_dir, old)
+def _install(staging: Path, out_dir: Path) -> None:
+    """Put the finished staging folder in place of ``out_dir`` so that a reader always finds a complete model.
+
+    A new output is one rename. An existing generated model is updated in place: the new data files are moved in
+    (under new names where the old version still uses a name), then ``model.json``, which names them, is swapped
+    atomically (the pointer), then files only the old version used are removed. ``model.json`` is visible at every
+    moment; a reader that read the old ``model.json`` and finds a file gone reads ``model.json`` again.
+    """
+    if not out_dir.exists() and not out_dir.is_symlink():
         os.replace(staging, out_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(staging, out_dir)
+        return
+    if out_dir.is_symlink() or not out_dir.is_dir():
+        raise GenerationError(out_dir, "exists and is not a folder; refusing to replace it")
+    old_names = set(os.listdir(out_dir))
+    if not is_generated_model(out_dir) and old_names:
+        raise GenerationError(out_dir, "exists and is not a generated model; refusing to replace it")
+    metadata = json.loads((staging / MODEL_JSON).read_text(encoding="utf-8"))
+    tag = os.urandom(4).hex()
+    entries = [(metadata["weights"], "file"), (metadata["vocab"], "module")]
+    if "scales" in metadata:
+        entries.append((metadata["scales"], "file"))
+    keep = {MODEL_JSON}
+    for entry, key in entries:
+        name = entry[key]
+        target = name if name not in old_names else _tagged(name, tag)
+        os.replace(staging / name, out_dir / target)
+        entry[key] = target
+        keep.add(target)
+    _swap_model_json(staging, out_dir, metadata)
+    try:  # back to the usual names: hard-link them into place, point model.json at them, drop the tagged names
+        renamed = {}
+        for entry, key in entries:
+            tagged = entry[key]
+            usual = _untagged(tagged)
+            if usual != tagged:
+                os.link(out_dir / tagged, staging / usual)
+                os.replace(staging / usual, out_dir / usual)
+                entry[key] = renamed[tagged] = usual
+        if renamed:
+            _swap_model_json(staging, out_dir, metadata)
+            keep.difference_update(renamed)
+            keep.update(renamed.values())
+            for tagged in renamed:
+                (out_dir / tagged).unlink(missing_ok=True)
+    except OSError:
+        pass  # no hard links on this file system: the tagged names stay, model.json names them
+    for name in old_names - keep:
+        path = out_dir / name
+        if name == "__pycache__" and path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)  # left by versions that imported vocab.py
+        elif _is_generated_name(name) and not path.is_dir():
+            path.unlink(missing_ok=True)
+
+
+def _swap_model_json(staging: Path, out_dir: Path, metadata: dict[str, Any]) -> None:
+    _write_text(staging / MODEL_JSON, json.dumps(metadata, indent=2, ensure_ascii=False) + "\n")
+    os.replace(staging / MODEL_JSON, out_dir / MODEL_JSON)
+
+
+def _untagged(name: str) -> str:
+    stem, dot, ext = name.rpartition(".")
+    parts = stem.split(".")
+    if len(parts) > 1 and parts[-1].startswith("v") and len(parts[-1]) == 9:
+        parts.pop()
+    return ".".join(parts) + dot + ext
+
+
+def _tagged(name: str, tag: str) -> str:
+    """``weights.f32.bin`` -> ``weights.f32.v{tag}.bin`` (a previous tag is replaced, not stacked)."""
+    stem, dot, ext = _untagged(name).rpartition(".")
+    return f"{stem}.v{tag}{dot}{ext}"
+
+
+def _is_generated_name(name: str) -> bool:
+    return name.startswith(("weights.", "vocab.", "scales.")) and name.endswith((".bin", ".py"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -72,3 +72,47 @@ def bundled_name(model: str) -> str:
     if path.is_dir():
         return path.resolve().name
     return split_revision(model)[0].strip("/").replace("/", "--")
+
+
+VOCAB_DOCSTRING = '"""WordPiece vocabulary: token i of TOKENS.split(SEPARATOR) has id i."""'
+_VOCAB_FIXED_LINES = frozenset({"", VOCAB_DOCSTRING, "from typing import Final"})
+
+
+def parse_vocab_module(text: str) -> tuple[list[str], int]:
+    """(tokens, VOCAB_SIZE) of a generated ``vocab.py``, read as data: nothing in it is imported or executed.
+
+    The module must be exactly what the generator writes: comment lines, its docstring, ``from typing import
+    Final``, then ``VOCAB_SIZE: Final = <int>``, ``SEPARATOR: Final = <str>`` and ``TOKENS: Final = <str>``, each
+    string literal spelled exactly as ``repr`` spells it. Anything else raises ValueError naming the line.
+    """
+    values: dict[str, str] = {}
+    for number, line in enumerate(text.split("\n"), 1):
+        name, sep, literal = line.partition(": Final = ")
+        if sep and name in ("VOCAB_SIZE", "SEPARATOR", "TOKENS") and name not in values:
+            values[name] = literal
+        elif not (line.startswith("#") or line in _VOCAB_FIXED_LINES):
+            raise ValueError(f"line {number} is not part of a generated vocabulary module: {line[:80]!r}")
+    missing = [name for name in ("VOCAB_SIZE", "SEPARATOR", "TOKENS") if name not in values]
+    if missing:
+        raise ValueError(f"missing {', '.join(missing)}")
+    size_text = values["VOCAB_SIZE"]
+    if not size_text.isascii() or not size_text.isdigit() or str(int(size_text)) != size_text:
+        raise ValueError(f"VOCAB_SIZE is not a non-negative integer literal: {size_text[:80]!r}")
+    separator = _string_literal(values["SEPARATOR"], "SEPARATOR")
+    if len(separator) != 1:
+        raise ValueError(f"SEPARATOR must be one character, got {separator!r}")
+    return _string_literal(values["TOKENS"], "TOKENS").split(separator), int(size_text)
+
+
+def _string_literal(literal: str, name: str) -> str:
+    """Decode a str literal written by ``repr`` without evaluating it: decode its escapes, then require that
+    ``repr`` of the result gives back the very same text (so it is one plain literal, nothing else)."""
+    if len(literal) < 2 or literal[0] not in "'\"" or literal[-1] != literal[0]:
+        raise ValueError(f"{name} is not a string literal")
+    try:
+        value = literal[1:-1].encode("latin-1", "backslashreplace").decode("unicode_escape")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{name} has an invalid escape: {e}") from None
+    if repr(value) != literal:
+        raise ValueError(f"{name} is not a string literal as the generator writes it")
+    return value

@@ -57,6 +57,11 @@ def find_source(root: Path) -> ModelSource:
 def _sentence_transformers(root: Path, modules_path: Path) -> ModelSource:
     modules = _load_json(modules_path)
     folder = root.joinpath(static_module_folder(modules, modules_path))
+    if not folder.resolve().is_relative_to(root.resolve()):  # a symlink out of the model folder
+        raise GenerationError(
+            modules_path,
+            f"the StaticEmbedding module's folder {folder} leads outside the model folder ({folder.resolve()})",
+        )
     normalize = False
     for module in modules[1:]:
         kind = str(module.get("type", ""))
@@ -91,7 +96,7 @@ def static_module_folder(modules: Any, modules_path: Path | str) -> str:
     raw = first.get("path") or ""
     if not isinstance(raw, str):
         raise GenerationError(modules_path, f"the StaticEmbedding module's path is {raw!r}, not a string")
-    path = raw.strip().strip("/")
+    path = raw.strip().rstrip("/")
     while path.startswith("./"):
         path = path[2:]
     if path in ("", "."):

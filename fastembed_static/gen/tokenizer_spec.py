@@ -75,6 +75,15 @@ def read_tokenizer(path: Path) -> TokenizerSpec:
     strip = normalizer.get("strip_accents")
     if strip is not None and not isinstance(strip, bool):
         raise GenerationError(path, f"BertNormalizer.strip_accents must be true, false or null, not {strip!r}")
+    added = _added_tokens(path, data, vocab)
+    for token in (*tokens, unk_token, prefix, *(t.content for t in added)):
+        if not token.isascii():
+            try:
+                token.encode("utf-8")
+            except UnicodeEncodeError:
+                raise GenerationError(
+                    path, f"token {token!r} holds a lone surrogate (not valid Unicode text; cannot be written as UTF-8)"
+                ) from None
     return TokenizerSpec(
         tokens=tokens,
         unk_token=unk_token,
@@ -85,7 +94,7 @@ def read_tokenizer(path: Path) -> TokenizerSpec:
         handle_chinese_chars=_flag(path, normalizer, "handle_chinese_chars", True),
         strip_accents=lowercase if strip is None else strip,
         lowercase=lowercase,
-        added_tokens=_added_tokens(path, data, vocab),
+        added_tokens=added,
         **_truncation(path, data),
     )
 

@@ -18,9 +18,8 @@ import json
 import os
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -51,8 +50,9 @@ def default_cache_dir() -> Path:
 
 
 def looks_like_repo_id(s: str) -> bool:
-    """Whether ``s`` reads as a hub repository id ``owner/name`` and is not an existing local path."""
-    return REPO_ID.fullmatch(s) is not None and "--" not in s and ".." not in s and not os.path.exists(s)
+    """Whether ``s`` reads as a hub repository id ``owner/name``. Syntax only: a local folder of the same name does
+    not change the answer (``./owner/name``, an absolute path or a ``pathlib.Path`` names a folder)."""
+    return isinstance(s, str) and REPO_ID.fullmatch(s) is not None and "--" not in s and ".." not in s
 
 
 def generated_dir(snapshot: Snapshot) -> Path:
@@ -177,37 +177,16 @@ def offline_error(repo_dir: Path, repo_id: str, revision: str, pinned: bool, rea
 
 @contextmanager
 def locked(path: Path, what: str) -> Iterator[None]:
-    """An exclusive inter-process lock on ``path`` (fcntl.flock on POSIX, msvcrt.locking on Windows), held until
+    """An exclusive inter-process lock on ``path`` (see :func:`fastembed_static.gen.locking.file_lock`), held until
     the block ends (the OS releases it if the process dies)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        file = open(path, "a+b")
-    except OSError as e:
-        raise cache_error(e, path, what) from e
-    with file as f:
-        if sys.platform == "win32":
-            import msvcrt
+    from ..gen.locking import file_lock
 
-            while True:
-                try:
-                    f.seek(0)
-                    msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
-                    break
-                except OSError:
-                    time.sleep(0.1)
-            try:
-                yield
-            finally:
-                f.seek(0)
-                msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
-        else:
-            import fcntl
-
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(file_lock(path))
+        except OSError as e:
+            raise cache_error(e, path, what) from e
+        yield
 
 
 def fsync_dir(path: Path) -> None:
