@@ -210,7 +210,7 @@ def test_two_workers_give_identical_results_in_order(mrl_model: StaticModel) -> 
     np.testing.assert_array_equal(mrl_model.encode(texts[:2500], workers=3, dim=64), one[:2500, :64])
 
 
-def test_bad_input_in_a_forked_worker_is_reported_with_its_index(model: StaticModel) -> None:
+def test_bad_input_in_a_worker_thread_is_reported_with_its_index(model: StaticModel) -> None:
     texts = [f"text {i}" for i in range(5000)]
     texts[4321] = "broken \udc80"
     with pytest.raises(ValueError, match="index 4321 cannot be tokenized"):
