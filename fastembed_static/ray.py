@@ -13,11 +13,11 @@ it can be imported, pickled and tested anywhere. Install ``fastembed-static[ray]
         batch_format="pyarrow",
         batch_size=4096,
         compute=ray.data.ActorPoolStrategy(size=2),  # one model per actor, loaded once in __init__
-        ray_remote_args={"max_restarts": -1, "max_task_retries": -1},  # a killed actor is restarted, its batch redone
     )
     ds.write_parquet(dst)
 
-Only the constructor arguments travel to the actors; each actor maps the model's table from the node's disk, so the
+Ray Data restarts an actor that dies and redoes its batch (its actor pools default to ``max_restarts=-1`` and
+``max_task_retries=-1``). Only the constructor arguments travel to the actors; each actor maps the model's table from the node's disk, so the
 actors of one node share it through the page cache. See README, "Beyond one machine".
 """
 
