@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,9 @@ def generate_cached(model_dir: Path, *, cache_dir: str | Path | None = None, dim
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     out = root / "local" / f"{model_dir.resolve().name}-{key.hexdigest()[:16]}"
     if not (out / "model.json").is_file():
-        generate(model_dir, out, dims=dims)
+        with _generation_lock(out):
+            if not (out / "model.json").is_file():
+                generate(model_dir, out, dims=dims)
     return out
 
 
@@ -90,6 +93,16 @@ def generate_from_hub(repo_id: str, *, dims: int | None = None, **download: Any)
     snapshot = snapshot_download(repo_id, **download)
     out = generated_dir(snapshot) / f"generator-{GENERATOR_VERSION}-dims-{dims or 'all'}"
     if not (out / "model.json").is_file():
-        origin = {"repo_id": snapshot.repo_id, "revision": snapshot.revision, "commit": snapshot.commit}
-        generate(snapshot.source_dir, out, dims=dims, origin=origin)
+        with _generation_lock(out):
+            if not (out / "model.json").is_file():
+                origin = {"repo_id": snapshot.repo_id, "revision": snapshot.revision, "commit": snapshot.commit}
+                generate(snapshot.source_dir, out, dims=dims, origin=origin)
     return out
+
+
+def _generation_lock(out: Path) -> AbstractContextManager[None]:
+    """Processes that need the same generated model at once (the workers of one node) generate it once: the others
+    wait, then find it. Without the lock each would generate it and swap its copy in while another loads."""
+    from .hub import _locked
+
+    return _locked(out.with_name(f".{out.name}.lock"), f"cannot lock the cache to generate {out}")

@@ -194,3 +194,47 @@ def test_wrong_column_type_fails_the_job_naming_it(cluster: None, tmp_path: Path
     )
     with pytest.raises(Exception, match="column 'text' must be of a string type, not int64"):
         ds.write_parquet(str(tmp_path / "out"))
+
+
+def test_hub_id_is_downloaded_once_per_node(cluster: None, corpus: list[str], tmp_path: Path) -> None:
+    """Two actors on one node given a hub id: the weights are downloaded once (from a fake hub on 127.0.0.1) and
+    generated once, the cache lock making an actor that asks meanwhile wait for the other's result. The endpoint and cache reach the workers through runtime_env (the
+    driver's environment variables do not)."""
+    import json
+
+    from .helpers import MRL_TOKENIZER, random_table, write_safetensors
+    from .hub_server import FakeHub
+
+    write_safetensors(tmp_path / "model.safetensors", {"embedding.weight": random_table(30522, 32)})
+    modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.StaticEmbedding"}]
+    files = {
+        "modules.json": json.dumps(modules).encode(),
+        "tokenizer.json": MRL_TOKENIZER.read_bytes(),
+        "model.safetensors": (tmp_path / "model.safetensors").read_bytes(),
+    }
+    hub = FakeHub({"acme/mrl-32": {"main": files}}).start()
+    try:
+        hub.add_fault("slow", "/lfs/", times=None, delay=0.03)  # ~2 s for the weights: the actors start meanwhile
+        cache = tmp_path / "node-cache"
+        env = {"HF_ENDPOINT": hub.endpoint, "FASTEMBED_STATIC_CACHE": str(cache), "NO_PROXY": "127.0.0.1,localhost"}
+        texts = corpus[:4_000]
+        ds = ray.data.from_arrow(pa.table({"id": np.arange(len(texts)), "text": texts}))
+        ds = ds.repartition(target_num_rows_per_block=500).map_batches(
+            Embedder,
+            fn_constructor_kwargs={"model": "acme/mrl-32", "text_column": "text"},
+            batch_format="pyarrow",
+            batch_size=500,
+            compute=ray.data.ActorPoolStrategy(size=2),
+            runtime_env={"env_vars": env},
+        )
+        out = ds.to_arrow_refs()
+        table = pa.concat_tables(ray.get(out))
+        assert hub.count("GET", "/lfs/") == 1  # the weights were downloaded once for the two actors
+    finally:
+        hub.stop()
+    generated = sorted(p.parent for p in cache.rglob("model.json"))
+    assert len(generated) == 1  # and generated once
+    model = StaticModel.from_pretrained(generated[0])
+    table = table.take(pa.array(np.argsort(table.column("id").to_numpy())))
+    vectors = np.asarray(table.column("embedding").combine_chunks().values.to_numpy(zero_copy_only=False))
+    assert np.array_equal(vectors.reshape(len(texts), 32), model.encode(texts))
