@@ -158,13 +158,15 @@ def run_ray(src: Path, dest: Path, rows: int, workers: int) -> dict[str, Any]:
         log_to_driver=False,
     )
     ray.data.DataContext.get_current().enable_progress_bars = False
+    actors = dest.with_name(dest.name + "-actors")
+    actors.mkdir()
     try:
-        with PeakWatcher(lambda c: c.startswith("ray::MapWorker")) as watcher:
+        with PeakWatcher(lambda c: c.startswith("ray::")) as watcher:
             start = time.perf_counter()
             data = ray.data.read_parquet(str(src)).repartition(target_num_rows_per_block=50_000)
             data = data.map_batches(
-                Embedder,
-                fn_constructor_kwargs={"model": None, "text_column": "text"},
+                pid_logging(Embedder),
+                fn_constructor_kwargs={"model": None, "text_column": "text", "pid_dir": str(actors)},
                 batch_format="pyarrow",
                 batch_size=4096,
                 compute=ray.data.ActorPoolStrategy(size=workers),
@@ -178,8 +180,20 @@ def run_ray(src: Path, dest: Path, rows: int, workers: int) -> dict[str, Any]:
         "engine": f"Ray Data, {workers} actors",
         "rows_per_s": rows / seconds,
         "seconds": seconds,
-        "peak_rss_mib_per_worker": sorted(round(v / 1024) for v in watcher.peaks.values()),
+        "peak_rss_mib_per_worker": sorted(round(watcher.peaks[int(p.name)] / 1024) for p in actors.iterdir()),
     }
+
+
+def pid_logging(base: type[Any]) -> type[Any]:
+    """``base`` that records its process id in ``pid_dir`` when made (so the actors' processes can be told from
+    Ray's other workers); defined in a function so that Ray pickles it by value."""
+
+    class PidLogging(base):  # type: ignore[misc,valid-type]
+        def __init__(self, *, pid_dir: str, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            Path(pid_dir, str(os.getpid())).touch()
+
+    return PidLogging
 
 
 def run_spark(src: Path, dest: Path, rows: int, workers: int) -> dict[str, Any]:
