@@ -17,8 +17,9 @@ it can be imported, pickled and tested anywhere. Install ``fastembed-static[ray]
     ds.write_parquet(dst)
 
 Ray Data restarts an actor that dies and redoes its batch (its actor pools default to ``max_restarts=-1`` and
-``max_task_retries=-1``). Only the constructor arguments travel to the actors; each actor maps the model's table from the node's disk, so the
-actors of one node share it through the page cache. See README, "Beyond one machine".
+``max_task_retries=-1``). Only the constructor arguments travel to the actors; each actor maps the model's table from
+the node's disk, so the actors of one node share it through the page cache. Give Ray more logical CPUs than actors
+(the read tasks need a slot). See README, "Beyond one machine".
 """
 
 from __future__ import annotations

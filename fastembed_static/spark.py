@@ -10,8 +10,9 @@ Install ``fastembed-static[spark]`` (Spark >= 4.1 for ``arrow_udf``; Java 17)::
     spark.read.parquet(src).withColumn("embedding", embed("text")).write.parquet(dst)
 
 On Spark >= 4.1 the UDF is an ``arrow_udf`` (Arrow batches in and out, no pandas). On older Spark it falls back to an
-iterator ``pandas_udf``, which costs about 2.6x the worker CPU. Null texts give null vectors; a column that is not a
-string column fails the task with a ``TypeError`` naming its type; bad rows are named by their index in the batch.
+iterator ``pandas_udf`` (about 2.6x the worker CPU, as measured when this was planned). Null texts give null vectors;
+a column that is not a string column fails the task with a ``TypeError`` naming its type; bad rows are named by their
+index in the batch.
 
 pyspark and pyarrow are imported when :func:`embed_udf` is called. Do not add ``from __future__ import annotations``
 here: Spark reads the UDFs' type hints, which must then be real objects, not strings.
