@@ -10,11 +10,10 @@ Environment:
 
 from __future__ import annotations
 
-import importlib.util
 import os
+import shutil
 import sys
 from pathlib import Path
-from types import ModuleType
 
 from setuptools import setup
 from setuptools.command.build_py import build_py
@@ -27,10 +26,16 @@ class BuildWithGeneratedModels(build_py):
     """build_py, then run the generator (like a Rust build.rs) into the build tree."""
 
     def run(self) -> None:
+        # setuptools reuses build/lib between builds: start from an empty package there, so that a module removed
+        # from the source tree or a model bundled by an earlier build never reaches this wheel.
+        shutil.rmtree(Path(self.build_lib) / "fastembed_static", ignore_errors=True)
         super().run()
+        # The package's own modules, from this source tree (as mypy's setup.py does): the generator, the layout
+        # names it shares with the runtime, and the hub download for FASTEMBED_STATIC_BUNDLE.
         sys.path.insert(0, str(ROOT))
         try:
-            from gen import generate
+            from fastembed_static.gen import generate
+            from fastembed_static.gen.layout import bundled_name
         finally:
             sys.path.pop(0)
         models = Path(self.build_lib) / "fastembed_static" / "_models"
@@ -40,7 +45,7 @@ class BuildWithGeneratedModels(build_py):
             bundle.append(default)
         for model in bundle:
             source, origin = _model_source(model)
-            out = models / "default" if model == default else models / _bundled_name(model)
+            out = models / "default" if model == default else models / bundled_name(model)
             generate(source, out, origin=origin)
             print(f"fastembed-static: generated {model} into {out}")
         if not default:
@@ -48,30 +53,16 @@ class BuildWithGeneratedModels(build_py):
             print(f"fastembed-static: generated the default model into {models / 'default'}")
 
 
-def _bundled_name(model: str) -> str:
-    """A local directory's name, or 'owner--name' for a hub id (what StaticModel.bundled and from_pretrained use)."""
-    if Path(model).is_dir():
-        return Path(model).resolve().name
-    return model.split("@")[0].strip("/").replace("/", "--")
-
-
 def _model_source(model: str) -> tuple[Path, dict[str, str] | None]:
     """A local model directory, or a hub id downloaded (and verified) into the cache."""
+    from fastembed_static.gen.layout import hub_origin, split_revision
+    from fastembed_static.hub import snapshot_download
+
     if Path(model).is_dir():
         return Path(model).resolve(), None
-    repo_id, _, revision = model.partition("@")
-    snapshot = _hub().snapshot_download(repo_id, revision=revision or "main")
-    return snapshot.source_dir, {"repo_id": snapshot.repo_id, "revision": snapshot.revision, "commit": snapshot.commit}
-
-
-def _hub() -> ModuleType:
-    """fastembed_static/hub.py, loaded by path (the package itself is not importable during its own build)."""
-    spec = importlib.util.spec_from_file_location("fastembed_static_build_hub", ROOT / "fastembed_static" / "hub.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    repo_id, revision = split_revision(model)
+    snapshot = snapshot_download(repo_id, revision=revision or "main")
+    return snapshot.source_dir, hub_origin(snapshot.repo_id, snapshot.revision, snapshot.commit)
 
 
 def _ext_modules() -> list[object]:

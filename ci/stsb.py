@@ -1,6 +1,6 @@
 """Spearman correlation of a model's cosine similarities with the STS-Benchmark dev gold scores.
 
-python ci/stsb.py [--model PATH] [--dim K] [--data ../shared/eval/stsb-dev.jsonl]
+python ci/stsb.py [--model PATH] [--dim K] [--data tests/data/stsb-dev.jsonl]
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 
 from fastembed_static import StaticModel
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "eval" / "stsb-dev.jsonl"
+DEFAULT_DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "stsb-dev.jsonl"
 
 
 def ranks(values: np.ndarray) -> np.ndarray:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: make a venv (default .venv), install the package (mypyc-compiled) and the reference
-# libraries it is compared against, then run mypy --strict and the test suite against the installed package.
+# libraries it is compared against, then run mypy --strict, ruff (lint + format check) and the test suite
+# against the installed package. Needs nothing beside the repository: the test data is in tests/data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${VENV:-.venv}"
@@ -16,6 +17,7 @@ python -m pip install --quiet torch==2.13.0
 FASTEMBED_STATIC_MYPYC=1 python -m pip install --quiet ".[test,ray,spark]"
 
 python -m mypy
+ruff check . && ruff format --check .
 # `pytest`, not `python -m pytest`: the latter would put this source tree (uncompiled, no generated default
 # model) ahead of the installed package on sys.path.
 FASTEMBED_STATIC_EXPECT_COMPILED=1 pytest -q -p no:cacheprovider "$@"

@@ -11,11 +11,42 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import _tokenizer
-from .errors import ModelFileError
+from .errors import (
+    AuthError,
+    CacheWriteError,
+    EntryNotFoundError,
+    HubConnectionError,
+    HubError,
+    IntegrityError,
+    InvalidModelError,
+    ModelFileError,
+    NotFoundError,
+    NotStaticModelError,
+    OfflineError,
+    RepoNotFoundError,
+    RevisionNotFoundError,
+)
 from .model import StaticModel
 
 __version__ = "0.1.0"
 COMPILED: bool = Path(_tokenizer.__file__ or "").suffix in (".so", ".pyd")
 """True when the tokenizer core runs as native code compiled by mypyc, False for the pure-Python fallback."""
 
-__all__ = ["COMPILED", "ModelFileError", "StaticModel", "__version__"]
+__all__ = [
+    "COMPILED",
+    "AuthError",
+    "CacheWriteError",
+    "EntryNotFoundError",
+    "HubConnectionError",
+    "HubError",
+    "IntegrityError",
+    "InvalidModelError",
+    "ModelFileError",
+    "NotFoundError",
+    "NotStaticModelError",
+    "OfflineError",
+    "RepoNotFoundError",
+    "RevisionNotFoundError",
+    "StaticModel",
+    "__version__",
+]

@@ -10,14 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ModelFileError
+from .gen.layout import MODEL_JSON, bundled_name, hub_origin, is_generated_model
 from .hub import default_cache_dir, generated_dir, looks_like_repo_id, snapshot_download
 
 BUNDLED_DIR = Path(__file__).parent / "_models"
-
-
-def bundled_name(repo_id_or_path: str) -> str:
-    """The folder name a bundled model gets: 'owner/name' -> 'owner--name'."""
-    return repo_id_or_path.strip("/").replace("/", "--")
 
 
 def resolve(
@@ -32,7 +28,7 @@ def resolve(
 ) -> Path:
     """The directory of a generated model for ``model``, generating (and downloading) it if needed."""
     path = Path(model)
-    if (path / "model.json").is_file():
+    if is_generated_model(path):
         if dims is not None:
             raise ValueError(f"{path} is already generated: dims= applies when generating; use encode(dim=...)")
         return path
@@ -59,7 +55,7 @@ def resolve(
 def _bundled_from(path: Path) -> str | None:
     """The hub id a bundled model was generated from, if it is one."""
     try:
-        source = json.loads((path / "model.json").read_text(encoding="utf-8"))["source"]
+        source = json.loads((path / MODEL_JSON).read_text(encoding="utf-8"))["source"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
     repo_id = source.get("repo_id") if isinstance(source, dict) else None
@@ -79,9 +75,9 @@ def generate_cached(model_dir: Path, *, cache_dir: str | Path | None = None, dim
         key.update(f"|{file.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     out = root / "local" / f"{model_dir.resolve().name}-{key.hexdigest()[:16]}"
-    if not (out / "model.json").is_file():
+    if not is_generated_model(out):
         with _generation_lock(out):
-            if not (out / "model.json").is_file():
+            if not is_generated_model(out):
                 generate(model_dir, out, dims=dims)
     return out
 
@@ -92,10 +88,10 @@ def generate_from_hub(repo_id: str, *, dims: int | None = None, **download: Any)
 
     snapshot = snapshot_download(repo_id, **download)
     out = generated_dir(snapshot) / f"generator-{GENERATOR_VERSION}-dims-{dims or 'all'}"
-    if not (out / "model.json").is_file():
+    if not is_generated_model(out):
         with _generation_lock(out):
-            if not (out / "model.json").is_file():
-                origin = {"repo_id": snapshot.repo_id, "revision": snapshot.revision, "commit": snapshot.commit}
+            if not is_generated_model(out):
+                origin = hub_origin(snapshot.repo_id, snapshot.revision, snapshot.commit)
                 generate(snapshot.source_dir, out, dims=dims, origin=origin)
     return out
 
@@ -103,6 +99,6 @@ def generate_from_hub(repo_id: str, *, dims: int | None = None, **download: Any)
 def _generation_lock(out: Path) -> AbstractContextManager[None]:
     """Processes that need the same generated model at once (the workers of one node) generate it once: the others
     wait, then find it. Without the lock each would generate it and swap its copy in while another loads."""
-    from .hub import _locked
+    from .hub.cache import locked
 
-    return _locked(out.with_name(f".{out.name}.lock"), f"cannot lock the cache to generate {out}")
+    return locked(out.with_name(f".{out.name}.lock"), f"cannot lock the cache to generate {out}")

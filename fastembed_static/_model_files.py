@@ -14,9 +14,9 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import ModelFileError
+from .gen.layout import FORMAT, MODEL_JSON, SCALES_FILE, STORAGE, sha256_file
 
-FORMAT = "fastembed-static/1"
-_DTYPES: dict[str, np.dtype[Any]] = {"float32": np.dtype("<f4"), "float16": np.dtype("<f2"), "int8": np.dtype("i1")}
+_DTYPES: dict[str, np.dtype[Any]] = {name: np.dtype(numpy_dtype) for name, (numpy_dtype, _) in STORAGE.items()}
 
 
 class GeneratedModel(NamedTuple):  # not a dataclass: dataclasses imports inspect, slow at cold start
@@ -32,12 +32,8 @@ class GeneratedModel(NamedTuple):  # not a dataclass: dataclasses imports inspec
         return config
 
 
-def is_generated_model(path: Path) -> bool:
-    return (path / "model.json").is_file()
-
-
 def load(path: Path) -> GeneratedModel:
-    meta_path = path / "model.json"
+    meta_path = path / MODEL_JSON
     try:
         metadata = json.loads(meta_path.read_text(encoding="utf-8"))
     except FileNotFoundError as e:
@@ -59,7 +55,7 @@ def load(path: Path) -> GeneratedModel:
     weights = _map_weights(path / weights_file, rows, dim, dtype, weights_bytes)
     scales = None
     if metadata["dtype"] == "int8":
-        scales_path = path / str(metadata.get("scales", {}).get("file", "scales.f32.bin"))
+        scales_path = path / str(metadata.get("scales", {}).get("file", SCALES_FILE))
         try:
             scales = np.fromfile(scales_path, dtype="<f4")
         except OSError as e:
@@ -108,8 +104,6 @@ def _map_weights(path: Path, rows: int, dim: int, dtype: np.dtype[Any], expected
 def verify_checksums(model: GeneratedModel) -> None:
     """Hash every generated file (weights, vocabulary, int8 scales) and compare with model.json (reads every byte:
     not done at load)."""
-    from .gen.generate import sha256_file
-
     meta = model.metadata
     for entry in (meta["weights"], meta.get("scales"), {"file": meta["vocab"]["module"], **meta["vocab"]}):
         if entry is None:

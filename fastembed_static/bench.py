@@ -241,7 +241,7 @@ class BenchModel:
 
 def build_random_model(shared: Path, workdir: Path) -> BenchModel:
     """The real MRL tokenizer with a random 30522 x 1024 float32 table (fixed seed), built once into ``workdir``."""
-    from .gen.generate import sha256_file
+    from .gen.layout import sha256_file
 
     tokenizer_json = shared / MRL_TOKENIZER
     key = hashlib.sha256(f"{LAYOUT_VERSION}|{SEED}|{SHAPE}|{sha256_file(tokenizer_json)}".encode()).hexdigest()[:12]

@@ -13,8 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ModelFileError
-from .hub import HubError
+from .errors import HubError, ModelFileError
 from .model import StaticModel
 
 PROGRESS_THRESHOLD = 5000  # texts; fewer finish too fast for a progress bar to help
@@ -148,6 +147,7 @@ def save_npy_atomically(path: Path, array: np.ndarray) -> None:
 
 def _gen(args: argparse.Namespace) -> int:
     from .gen import generate
+    from .gen.layout import hub_origin
 
     if args.out is None:  # generate into the cache, as from_pretrained does
         if args.dtype != "float32":
@@ -163,7 +163,7 @@ def _gen(args: argparse.Namespace) -> int:
                 raise ModelFileError(source, "model directory does not exist (and it is not a hub id owner/name)")
             snapshot = hub.snapshot_download(args.model, **_hub_kwargs(args))
             source = snapshot.source_dir
-            origin = {"repo_id": snapshot.repo_id, "revision": snapshot.revision, "commit": snapshot.commit}
+            origin = hub_origin(snapshot.repo_id, snapshot.revision, snapshot.commit)
         out = generate(source, args.out, dims=args.dims, dtype=args.dtype, origin=origin)
         model = StaticModel.from_pretrained(out)
     print(f"generated {out}: {model.vocab_size} tokens x {model.dim} dims")
@@ -176,7 +176,7 @@ def _info(args: argparse.Namespace) -> int:
     weights = model.path / meta["weights"]["file"]
     print(f"path:        {model.path}")
     source = meta["source"]
-    print(f"source:      {source['layout']} model at {source['path']}")
+    print(f"source:      {source['layout']} model {source.get('name', source.get('path'))!r}")
     if "repo_id" in source:
         print(f"hub:         {source['repo_id']} revision {source['revision']} (commit {source['commit']})")
     print(f"vocab size:  {model.vocab_size}")

@@ -15,6 +15,7 @@ import numpy.typing as npt
 from . import _charmap, _model_files, _pooling
 from ._tokenizer import BadTextError, Tokenizer
 from .errors import ModelFileError
+from .gen.layout import bundled_name, is_generated_model
 
 Vector = npt.NDArray[np.float32]
 DEFAULT_MODEL_DIR = Path(__file__).parent / "_models" / "default"
@@ -69,7 +70,7 @@ class StaticModel:
     @classmethod
     def default(cls) -> StaticModel:
         """The bundled default model (distilled from all-MiniLM-L6-v2 with model2vec; see README)."""
-        if not (DEFAULT_MODEL_DIR / "model.json").is_file():
+        if not is_generated_model(DEFAULT_MODEL_DIR):
             raise ModelFileError(
                 DEFAULT_MODEL_DIR, "the bundled default model was not generated: reinstall with `pip install .`"
             )
@@ -79,11 +80,11 @@ class StaticModel:
     def bundled(cls, name: str) -> StaticModel:
         """A model bundled at install time with FASTEMBED_STATIC_BUNDLE: a hub id ``owner/name`` or the name of a
         local model directory."""
-        from ._generated_cache import BUNDLED_DIR, bundled_name
+        from ._generated_cache import BUNDLED_DIR
 
         path = BUNDLED_DIR / bundled_name(name)
-        if not (path / "model.json").is_file():
-            available = sorted(p.name for p in BUNDLED_DIR.iterdir() if (p / "model.json").is_file())
+        if not is_generated_model(path):
+            available = sorted(p.name for p in BUNDLED_DIR.iterdir() if is_generated_model(p))
             raise ModelFileError(path, f"no bundled model {name!r}; bundled: {', '.join(available) or 'none'}")
         return cls(_model_files.load(path))
 

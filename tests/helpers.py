@@ -8,8 +8,12 @@ from __future__ import annotations
 import functools
 import json
 import re
+import shutil
+import struct
+import sys
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -22,6 +26,8 @@ PEPS = DATA / "peps.tar.xz"
 STSB = DATA / "stsb-dev.jsonl"
 MRL_SHAPE = (30522, 1024)
 SEED = 20261126
+CLI = shutil.which("fastembed-static") or str(Path(sys.executable).with_name("fastembed-static"))
+"""The installed command-line entry point."""
 
 
 def gooaq_queries() -> list[str]:
@@ -75,3 +81,18 @@ def make_st_model(root: Path, tokenizer_json: Path, table: np.ndarray, normalize
 
 def random_table(rows: int, dim: int, seed: int = SEED) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal((rows, dim), dtype=np.float32)
+
+
+def safetensors_bytes(tensors: dict[str, np.ndarray]) -> bytes:
+    """A safetensors file written by hand (little-endian u64 header length, JSON header, raw data)."""
+    header: dict[str, Any] = {}
+    blobs = []
+    offset = 0
+    for name, array in tensors.items():
+        raw = np.ascontiguousarray(array, dtype="<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(array.shape), "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + b"".join(blobs)

@@ -24,38 +24,14 @@ real content), ``ignore_range`` (answer 200 with the whole file to a Range reque
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import re
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 from urllib.parse import unquote, urlsplit
-
-HUB_PY = Path(__file__).resolve().parents[1] / "fastembed_static" / "hub.py"
-
-
-def load_hub() -> ModuleType:
-    """``fastembed_static.hub``; loaded from its file when the package itself cannot be imported yet."""
-    try:
-        import fastembed_static.hub as hub
-
-        return hub
-    except Exception:
-        pass
-    name = "fastembed_static_hub_standalone"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, HUB_PY)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up in sys.modules
-    spec.loader.exec_module(module)
-    return module
 
 
 def git_blob_sha1(data: bytes) -> str:
@@ -340,17 +316,3 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
         if close is not None:
             self.close_connection = True
-
-
-def download_worker(endpoint: str, repo_id: str, cache_dir: str, barrier: Any, results: Any, name: str) -> None:
-    """For the multi-process test (multiprocessing spawn): wait for the other process, download, report."""
-    hub = load_hub()
-    barrier.wait()
-    start = time.time()
-    try:
-        snapshot = hub.snapshot_download(repo_id, cache_dir=Path(cache_dir), endpoint=endpoint)
-        source_dir = str(snapshot.source_dir)
-        result = {"ok": True, "commit": snapshot.commit, "files": snapshot.files, "source_dir": source_dir}
-    except BaseException as e:  # report everything to the parent
-        result = {"ok": False, "error": f"{type(e).__name__}: {e}"}
-    results.put({"name": name, "start": start, "end": time.time(), **result})

@@ -189,7 +189,7 @@ def test_weights_are_mapped_not_copied(model: StaticModel) -> None:
 
 
 def test_raw_model_dir_is_generated_into_cache(tmp_path: Path) -> None:
-    from conftest import REPO
+    from .helpers import REPO
 
     cache = tmp_path / "cache"
     loaded = StaticModel.from_pretrained(REPO / "gen" / "default_model", cache_dir=cache)
@@ -200,7 +200,7 @@ def test_raw_model_dir_is_generated_into_cache(tmp_path: Path) -> None:
 
 
 def test_two_workers_give_identical_results_in_order(mrl_model: StaticModel) -> None:
-    from conftest import gooaq_queries, pep_paragraphs
+    from .helpers import gooaq_queries, pep_paragraphs
 
     texts = gooaq_queries() + pep_paragraphs()[:3000] + gooaq_queries()[::-1]
     one = mrl_model.encode(texts, workers=1)

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SHARED, require_shared
 
 from fastembed_static import bench
+
+from .helpers import SHARED
 
 
 def _installed(dist: str) -> bool:
@@ -57,7 +58,6 @@ def table_rows(markdown: str, first_header: str) -> dict[str, list[str]]:
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess[str]:
-    require_shared()
     workdir = tmp_path_factory.mktemp("bench-work")
     env = dict(os.environ, FASTEMBED_STATIC_SHARED=str(SHARED))
     return subprocess.run(

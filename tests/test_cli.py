@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO
 
 from fastembed_static import StaticModel
 
-CLI = shutil.which("fastembed-static") or str(Path(sys.executable).with_name("fastembed-static"))
+from .helpers import CLI, REPO
 
 
 def run(*args: str, stdin: bytes | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

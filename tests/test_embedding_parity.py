@@ -8,9 +8,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import MRL_DIR, REPO, gooaq_queries, pep_paragraphs, random_table, write_safetensors
 
 import fastembed_static
+
+from .helpers import MRL_DIR, REPO, gooaq_queries, pep_paragraphs, random_table, write_safetensors
 
 TOLERANCE = 1e-6  # float32 sums in a different order
 

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import MRL_DIR, make_st_model, require_shared, write_safetensors
 
 from fastembed_static.gen import GenerationError, generate
+
+from .helpers import MRL_DIR, make_st_model, write_safetensors
 
 ROWS, DIM = 30522, 8
 
 
 @pytest.fixture
 def good(tmp_path: Path) -> Path:
-    require_shared()
     return make_st_model(tmp_path / "model", MRL_DIR / "tokenizer.json", np.ones((ROWS, DIM), np.float32))
 
 

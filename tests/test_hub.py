@@ -8,9 +8,9 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
-import multiprocessing
 import socket
 import struct
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,11 +20,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # hub_server, also for the spawned processes
-import hub_server  # noqa: E402
-from hub_server import FakeHub, git_blob_sha1, sha256  # noqa: E402
+from .helpers import MRL_TOKENIZER, safetensors_bytes
+from .hub_server import FakeHub, git_blob_sha1, sha256
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 ST = "acme/static-st"  # sentence-transformers layout
 M2V = "acme/potion-tiny"  # model2vec layout
 MakeHub = Callable[..., FakeHub]
@@ -34,34 +32,16 @@ MakeHub = Callable[..., FakeHub]
 
 
 def tokenizer_json() -> bytes:
-    """A small real BERT WordPiece tokenizer.json (built with tokenizers, else the shared model's)."""
+    """A small real BERT WordPiece tokenizer.json (built with tokenizers, else static-retrieval-mrl-en-v1's)."""
     try:
         from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
     except ImportError:
-        path = SHARED / "models" / "static-retrieval-mrl-en-v1" / "tokenizer.json"
-        if not path.is_file():
-            pytest.skip("neither the tokenizers package nor the shared tokenizer.json is available")
-        return path.read_bytes()
+        return MRL_TOKENIZER.read_bytes()
     words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "the", "static", "model", "embed", "##s", "##ing", "fast", "."]
     tokenizer = Tokenizer(models.WordPiece({w: i for i, w in enumerate(words)}, unk_token="[UNK]"))
     tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
     tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     return tokenizer.to_str().encode()
-
-
-def safetensors_bytes(tensors: dict[str, np.ndarray]) -> bytes:
-    """A safetensors file written by hand (little-endian u64 header length, JSON header, raw data)."""
-    header: dict[str, Any] = {}
-    blobs = []
-    offset = 0
-    for name, array in tensors.items():
-        raw = np.ascontiguousarray(array, dtype="<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(array.shape), "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    text = json.dumps(header).encode()
-    text += b" " * (-len(text) % 8)
-    return struct.pack("<Q", len(text)) + text + b"".join(blobs)
 
 
 def table(rows: int = 1000, dim: int = 64, seed: int = 0) -> np.ndarray:
@@ -100,7 +80,9 @@ def m2v_files(seed: int = 1) -> dict[str, bytes]:
 
 @pytest.fixture(scope="session")
 def hub() -> ModuleType:
-    return hub_server.load_hub()
+    import fastembed_static.hub
+
+    return fastembed_static.hub
 
 
 @pytest.fixture(autouse=True)
@@ -556,7 +538,9 @@ def test_disk_full(hub: ModuleType, fake: FakeHub, cache: Path, monkeypatch: pyt
         f.write(data[: len(data) // 2])
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(hub, "_write_chunk", full)
+    import fastembed_static.hub.download
+
+    monkeypatch.setattr(fastembed_static.hub.download, "write_chunk", full)
     with pytest.raises(hub.CacheWriteError) as info:
         hub.snapshot_download(M2V, cache_dir=cache)
     assert "the disk is full" in str(info.value) and "config.json" in str(info.value)
@@ -627,27 +611,38 @@ def test_offline_with_cache(hub: ModuleType, fake: FakeHub, cache: Path, monkeyp
 # --------------------------------------------------------------------------------------------------- processes
 
 
+# Run by each of the two processes: wait for the "go" file, download, print what happened as one JSON line.
+DOWNLOAD_WORKER = """
+import json, sys, time
+from pathlib import Path
+from fastembed_static.hub import snapshot_download
+
+endpoint, repo_id, cache_dir, go = sys.argv[1:5]
+while not Path(go).exists():
+    time.sleep(0.01)
+start = time.time()
+try:
+    snapshot = snapshot_download(repo_id, cache_dir=Path(cache_dir), endpoint=endpoint)
+    result = {"ok": True, "commit": snapshot.commit, "files": snapshot.files, "source_dir": str(snapshot.source_dir)}
+except BaseException as e:
+    result = {"ok": False, "error": f"{type(e).__name__}: {e}"}
+print(json.dumps({"start": start, "end": time.time(), **result}))
+"""
+
+
 def test_two_processes_download_the_same_model(make_hub: MakeHub, tmp_path: Path) -> None:
     files = st_files()
     fake = make_hub({ST: {"main": files}})
     fake.add_fault("slow", "/lfs/", times=None, delay=0.25)  # ~1 s for the weights: the downloads overlap
     cache = tmp_path / "shared-cache"
-    ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(2)
-    results = ctx.Queue()
-    processes = [
-        ctx.Process(target=hub_server.download_worker, args=(fake.endpoint, ST, str(cache), barrier, results, n))
-        for n in ("a", "b")
-    ]
+    go = tmp_path / "go"
+    args = [sys.executable, "-c", DOWNLOAD_WORKER, fake.endpoint, ST, str(cache), str(go)]
+    processes = [subprocess.Popen(args, stdout=subprocess.PIPE, text=True, cwd=tmp_path) for _ in range(2)]
+    go.touch()  # both start downloading at once
+    outcomes = []
     for p in processes:
-        p.start()
-    try:
-        outcomes = [results.get(timeout=120) for _ in processes]
-    finally:
-        for p in processes:
-            p.join(timeout=30)
-            if p.is_alive():
-                p.kill()
+        out, _ = p.communicate(timeout=600)  # a hang guard, not a speed assertion
+        outcomes.append(json.loads(out))
     assert all(o["ok"] for o in outcomes), outcomes
     a, b = outcomes
     assert a["commit"] == b["commit"] == fake.commit_of(ST)

@@ -11,14 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import MRL_DIR, gooaq_queries, random_table, require_shared
-from hub_server import FakeHub
-from test_cli import CLI
-from test_hub import safetensors_bytes
 
 from fastembed_static import StaticModel
 from fastembed_static.gen import GenerationError
-from fastembed_static.hub import OfflineError
+from fastembed_static.hub import OfflineError, snapshot_download
+
+from .helpers import CLI, MRL_DIR, gooaq_queries, random_table, safetensors_bytes
+from .hub_server import FakeHub
 
 ST_ID = "sentence-transformers/static-retrieval-mrl-en-v1"
 M2V_ID = "minishlab/potion-like-test"
@@ -60,7 +59,6 @@ def bpe_repo() -> dict[str, bytes]:
 
 @pytest.fixture
 def fake_hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeHub]:
-    require_shared()
     for name in ("HF_TOKEN", "HF_HUB_OFFLINE"):
         monkeypatch.delenv(name, raising=False)
     hub = FakeHub({ST_ID: {"main": st_repo()}, M2V_ID: {"main": m2v_repo()}, BPE_ID: {"main": bpe_repo()}}).start()
@@ -101,7 +99,7 @@ def test_model2vec_model_from_hub(fake_hub: FakeHub) -> None:
 
     model = StaticModel.from_pretrained(M2V_ID)
     assert model.normalize_default is False and model.dim == DIM
-    source = Path(model.metadata["source"]["path"])
+    source = snapshot_download(M2V_ID, offline=True).source_dir  # the downloaded files, from the cache
     reference = Model2VecModel.from_pretrained(str(source))
     unk = model.metadata["tokenizer"]["unk_id"]
     texts = [t for t in gooaq_queries()[:1000] if unk not in model.tokenize(t)]

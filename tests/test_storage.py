@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, gooaq_queries, pep_paragraphs
 
 from fastembed_static import ModelFileError, StaticModel
 from fastembed_static.gen import generate
+
+from .helpers import REPO, gooaq_queries, pep_paragraphs
 
 DEFAULT_SOURCE = REPO / "gen" / "default_model"
 

@@ -7,12 +7,13 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-import stress_texts
-from conftest import gooaq_queries, pep_paragraphs
 
 import fastembed_static
 from fastembed_static._reference import ReferenceTokenizer
 from fastembed_static.model import build_tokenizer
+
+from . import stress_texts
+from .helpers import gooaq_queries, pep_paragraphs
 
 
 def hf_ids(hf: Any, texts: list[str]) -> list[list[int]]:

@@ -29,7 +29,8 @@ _DTYPES: dict[str, str] = {
     "BOOL": "?",
 }
 FLOAT_DTYPES = frozenset({"F64", "F32", "F16", "BF16"})
-_MAX_HEADER = 100 * 1024 * 1024
+MAX_HEADER = 100 * 1024 * 1024
+"""The longest safetensors header read (the hub download checks headers with this reader too)."""
 
 
 @dataclass(frozen=True)
@@ -50,10 +51,11 @@ def read_header(path: Path) -> dict[str, TensorInfo]:
             if len(prefix) < 8:
                 raise GenerationError(path, f"truncated safetensors file: {file_size} bytes, no header length")
             (header_len,) = struct.unpack("<Q", prefix)
-            if header_len > min(file_size - 8, _MAX_HEADER):
+            if header_len > min(file_size - 8, MAX_HEADER):
                 raise GenerationError(
                     path,
-                    f"corrupt safetensors file: header claims {header_len} bytes but the file has {file_size} bytes",
+                    f"corrupt safetensors file: header claims {header_len} bytes (the header length in its first 8"
+                    f" bytes) but the file has {file_size} bytes: truncated, or not a safetensors file",
                 )
             raw = f.read(header_len)
     except OSError as e:
@@ -66,6 +68,13 @@ def read_header(path: Path) -> dict[str, TensorInfo]:
         raise GenerationError(path, "corrupt safetensors file: header is not a JSON object")
     data_start = 8 + header_len
     data_size = file_size - data_start
+    declared = max((_declared_end(entry) for name, entry in header.items() if name != "__metadata__"), default=0)
+    if declared != data_size:
+        raise GenerationError(
+            path,
+            f"corrupt safetensors file: the header says the tensor data is {declared} bytes but the file holds"
+            f" {data_size} bytes after the header (truncated, or its header is wrong)",
+        )
     tensors: dict[str, TensorInfo] = {}
     for name, entry in header.items():
         if name == "__metadata__":
@@ -84,6 +93,14 @@ def read_header(path: Path) -> dict[str, TensorInfo]:
             " (truncated or padded)",
         )
     return tensors
+
+
+def _declared_end(entry: object) -> int:
+    """Where a header entry says its data ends (0 for a malformed entry, which _tensor_info then names)."""
+    offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
+    if isinstance(offsets, list) and len(offsets) == 2 and isinstance(offsets[1], int):
+        return offsets[1]
+    return 0
 
 
 def _tensor_info(path: Path, name: str, entry: object, data_start: int, data_size: int) -> TensorInfo:

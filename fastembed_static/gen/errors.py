@@ -12,3 +12,7 @@ class GenerationError(ValueError):
         self.path = Path(path)
         self.problem = problem
         super().__init__(f"{path}: {problem}")
+
+
+class NotStaticModel(GenerationError):
+    """The model folder holds a model that is not a static embedding model (e.g. a Transformer)."""

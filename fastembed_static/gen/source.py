@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .errors import GenerationError
+from .errors import GenerationError, NotStaticModel
 
 STATIC_EMBEDDING_TYPES = frozenset(
     {
@@ -56,16 +56,9 @@ def find_source(root: Path) -> ModelSource:
 
 def _sentence_transformers(root: Path, modules_path: Path) -> ModelSource:
     modules = _load_json(modules_path)
-    if not isinstance(modules, list) or not modules or not all(isinstance(m, dict) for m in modules):
-        raise GenerationError(modules_path, "expected a non-empty JSON list of module objects")
-    first, rest = modules[0], modules[1:]
-    if first.get("type") not in STATIC_EMBEDDING_TYPES:
-        raise GenerationError(
-            modules_path,
-            f"the first module is {first.get('type')!r}, not a StaticEmbedding: this is not a static embedding model",
-        )
+    folder = root.joinpath(static_module_folder(modules, modules_path))
     normalize = False
-    for module in rest:
+    for module in modules[1:]:
         kind = str(module.get("type", ""))
         if kind.rsplit(".", 1)[-1] == "Normalize":
             normalize = True
@@ -73,11 +66,40 @@ def _sentence_transformers(root: Path, modules_path: Path) -> ModelSource:
             raise GenerationError(
                 modules_path, f"unsupported module after StaticEmbedding: {kind!r} (only Normalize is supported)"
             )
-    folder = root / str(first.get("path") or ".")
     tokenizer = folder / "tokenizer.json"
     weights = folder / "model.safetensors"
     _require(tokenizer, weights)
     return ModelSource("sentence-transformers", root, tokenizer, weights, modules_path, normalize)
+
+
+def static_module_folder(modules: Any, modules_path: Path | str) -> str:
+    """The folder ("" or "sub/", "/"-separated) of the StaticEmbedding module in a parsed ``modules.json``.
+
+    Raises :class:`NotStaticModel` when the first module is not a StaticEmbedding, and :class:`GenerationError` when
+    the list is malformed or the module's path leaves the model folder (absolute, ``..``, backslashes).
+    """
+    if not isinstance(modules, list) or not modules or not all(isinstance(m, dict) for m in modules):
+        raise GenerationError(modules_path, "expected a non-empty JSON list of module objects")
+    first = modules[0]
+    kind = first.get("type")
+    if kind not in STATIC_EMBEDDING_TYPES:
+        raise NotStaticModel(
+            modules_path,
+            f"not a static embedding model: the first module is {kind!r}, not a StaticEmbedding. fastembed-static"
+            " runs only static embedding models (sentence-transformers StaticEmbedding, model2vec)",
+        )
+    raw = first.get("path") or ""
+    if not isinstance(raw, str):
+        raise GenerationError(modules_path, f"the StaticEmbedding module's path is {raw!r}, not a string")
+    path = raw.strip().strip("/")
+    while path.startswith("./"):
+        path = path[2:]
+    if path in ("", "."):
+        return ""
+    parts = PurePosixPath(path).parts
+    if "\\" in path or any(p in ("..", ".") for p in parts) or PurePosixPath(path).is_absolute():
+        raise GenerationError(modules_path, f"the StaticEmbedding module's path {raw!r} is not a subfolder")
+    return "/".join(parts) + "/"
 
 
 def _model2vec(root: Path, config_path: Path) -> ModelSource:

@@ -14,21 +14,20 @@ from typing import Any
 import numpy as np
 
 from .errors import GenerationError
+from .layout import (
+    FORMAT,
+    GENERATOR_VERSION,
+    MODEL_JSON,
+    SCALES_FILE,
+    STORAGE,
+    VOCAB_MODULE,
+    is_generated_model,
+    sha256_file,
+)
 from .safetensors_reader import read_float_matrix, read_header, read_vector
 from .source import ModelSource, find_source
 from .tokenizer_spec import TokenizerSpec, read_tokenizer
 
-GENERATOR_VERSION = "1"
-FORMAT = "fastembed-static/1"
-# Storage types: float32 is exact; float16 halves the size; int8 quarters it, with a per-dimension scale that the
-# runtime applies once to each summed vector (the row sums of int8 values are exact in float32).
-STORAGE: dict[str, tuple[str, str]] = {
-    "float32": ("<f4", "weights.f32.bin"),
-    "float16": ("<f2", "weights.f16.bin"),
-    "int8": ("i1", "weights.i8.bin"),
-}
-SCALES_FILE = "scales.f32.bin"
-VOCAB_MODULE = "vocab.py"
 _SEPARATORS = ("\n", "\x1f", "\x00")
 
 
@@ -97,14 +96,6 @@ def _quantize(table: np.ndarray, dtype: str) -> tuple[np.ndarray, np.ndarray | N
     return np.clip(np.rint(table / scales), -127, 127).astype(np.int8), scales
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _write(
     out_dir: Path,
     source: ModelSource,
@@ -129,7 +120,7 @@ def _write(
         if scales is not None:
             scales.astype("<f4").tofile(staging / SCALES_FILE)
             metadata["scales"] = {"file": SCALES_FILE, "sha256": sha256_file(staging / SCALES_FILE)}
-        (staging / "model.json").write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        (staging / MODEL_JSON).write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", "utf-8")
         _replace_dir(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -155,7 +146,8 @@ def _metadata(
     return {
         "format": FORMAT,
         "generator_version": GENERATOR_VERSION,
-        "source": {"layout": source.layout, "path": str(source.root.resolve()), "sha256": sources, **origin},
+        # The source folder's name, not its absolute path: a bundled model's metadata must not record the build machine.
+        "source": {"layout": source.layout, "name": source.root.resolve().name, "sha256": sources, **origin},
         "vocab_size": rows,
         "dim": dim,
         "dtype": dtype,
@@ -209,7 +201,7 @@ def render_vocab_module(tokens: list[str], source_name: str, source_sha256: str)
 def _replace_dir(staging: Path, out_dir: Path) -> None:
     """Move the finished staging dir into place; an existing output is swapped out, never half-overwritten."""
     if out_dir.exists() or out_dir.is_symlink():
-        if not (out_dir / "model.json").is_file() and any(out_dir.iterdir()):
+        if not is_generated_model(out_dir) and any(out_dir.iterdir()):
             raise GenerationError(out_dir, "exists and is not a generated model; refusing to replace it")
         old = out_dir.with_name(f".{out_dir.name}.old.{os.getpid()}")
         os.replace(out_dir, old)
@@ -222,7 +214,9 @@ def _replace_dir(staging: Path, out_dir: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m gen", description="Generate a fastembed-static model.")
+    parser = argparse.ArgumentParser(
+        prog="python -m fastembed_static.gen", description="Generate a fastembed-static model."
+    )
     parser.add_argument("model_dir", type=Path)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--dims", type=int, default=None)
