@@ -9,9 +9,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from .errors import GenerationError
 from .layout import (
@@ -24,9 +22,13 @@ from .layout import (
     is_generated_model,
     sha256_file,
 )
-from .safetensors_reader import read_float_matrix, read_header, read_vector
+from .safetensors_reader import TensorInfo, read_f32_matrix_bytes, read_float_matrix, read_header, read_vector
 from .source import ModelSource, find_source
 from .tokenizer_spec import TokenizerSpec, read_tokenizer
+
+if TYPE_CHECKING:  # numpy is imported where it is used: a float32 table is copied as bytes, without numpy
+    import numpy as np
+    import numpy.typing as npt
 
 _SEPARATORS = ("\n", "\x1f", "\x00")
 
@@ -49,23 +51,51 @@ def generate(
         raise ValueError(f"dtype must be one of {', '.join(STORAGE)}, not {dtype!r}")
     source = find_source(Path(model_dir))
     spec = read_tokenizer(source.tokenizer)
-    table = _read_table(source)
-    if table.shape[0] != spec.vocab_size:
+    tensors = read_header(source.weights)
+    plain = _plain_f32_table(tensors)
+    if plain is not None and dtype == "float32":  # most models: stored as read, copied as bytes without numpy
+        rows, cols = _check_shape(source, spec, plain.shape, dims)
+        blob = read_f32_matrix_bytes(source.weights, plain, dims)
+        return _write(Path(out_dir), source, spec, blob, (rows, cols), dtype, None, origin or {})
+    import numpy as np
+
+    table = _read_table(source, tensors)
+    rows, cols = _check_shape(source, spec, table.shape, dims)
+    table = np.ascontiguousarray(table[:, :cols])
+    stored, scales = _quantize(table, dtype)
+    stored = np.ascontiguousarray(stored, dtype=STORAGE[dtype][0])
+    scales_blob = None if scales is None else scales.astype("<f4").tobytes()
+    return _write(Path(out_dir), source, spec, stored.data, (rows, cols), dtype, scales_blob, origin or {})
+
+
+def _plain_f32_table(tensors: dict[str, TensorInfo]) -> TensorInfo | None:
+    """The table tensor when it is 2-D float32 and used as stored (not model2vec's mapping/weights; _read_table)."""
+    info = tensors.get("embedding.weight")
+    if info is None and "mapping" not in tensors and "weights" not in tensors:
+        info = tensors.get("embeddings")
+    return info if info is not None and info.dtype == "F32" and len(info.shape) == 2 else None
+
+
+def _check_shape(source: ModelSource, spec: TokenizerSpec, shape: tuple[int, ...], dims: int | None) -> tuple[int, int]:
+    """(rows, kept columns) of the stored table; the rows must match the vocabulary."""
+    rows, cols = shape
+    if rows != spec.vocab_size:
         raise GenerationError(
             source.weights,
-            f"the embedding table has {table.shape[0]} rows but {source.tokenizer.name} defines"
+            f"the embedding table has {rows} rows but {source.tokenizer.name} defines"
             f" {spec.vocab_size} token ids (vocab size != table rows: mismatched files?)",
         )
     if dims is not None:
-        if not 0 < dims <= table.shape[1]:
-            raise GenerationError(source.weights, f"dims={dims} is outside 1..{table.shape[1]}")
-        table = np.ascontiguousarray(table[:, :dims])
-    return _write(Path(out_dir), source, spec, table, dtype, origin or {})
+        if not 0 < dims <= cols:
+            raise GenerationError(source.weights, f"dims={dims} is outside 1..{cols}")
+        cols = dims
+    return rows, cols
 
 
-def _read_table(source: ModelSource) -> np.ndarray:
+def _read_table(source: ModelSource, tensors: dict[str, TensorInfo]) -> npt.NDArray[np.float32]:
+    import numpy as np
+
     path = source.weights
-    tensors = read_header(path)
     if "embedding.weight" in tensors:
         return read_float_matrix(path, tensors["embedding.weight"])
     if "embeddings" not in tensors:
@@ -87,8 +117,12 @@ def _read_table(source: ModelSource) -> np.ndarray:
     return np.ascontiguousarray(table, dtype=np.float32)
 
 
-def _quantize(table: np.ndarray, dtype: str) -> tuple[np.ndarray, np.ndarray | None]:
+def _quantize(
+    table: npt.NDArray[np.float32], dtype: str
+) -> tuple[npt.NDArray[np.generic], npt.NDArray[np.float32] | None]:
     """The stored table, and for int8 the per-dimension scales (row value ~= stored value * scale)."""
+    import numpy as np
+
     if dtype != "int8":
         return table, None
     peak = np.abs(table).max(axis=0)
@@ -100,25 +134,28 @@ def _write(
     out_dir: Path,
     source: ModelSource,
     spec: TokenizerSpec,
-    table: np.ndarray,
+    blob: bytes | memoryview,
+    shape: tuple[int, int],
     dtype: str,
+    scales: bytes | None,
     origin: dict[str, str],
 ) -> Path:
+    """Write the generated model: ``blob`` is the stored table's bytes (little-endian ``STORAGE[dtype]``),
+    ``scales`` the int8 per-dimension scales as little-endian float32 bytes."""
     sources = {str(p.relative_to(source.root)): sha256_file(p) for p in source.files}
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
         staging.chmod(0o755)
-        numpy_dtype, weights_file = STORAGE[dtype]
+        weights_file = STORAGE[dtype][1]
         weights_path = staging / weights_file
-        stored, scales = _quantize(table, dtype)
-        stored.astype(numpy_dtype, copy=False).tofile(weights_path)
+        weights_path.write_bytes(blob)
         weights = {"file": weights_file, "bytes": weights_path.stat().st_size, "sha256": sha256_file(weights_path)}
         vocab_text = render_vocab_module(spec.tokens, source.tokenizer.name, sources[_rel(source, source.tokenizer)])
         (staging / VOCAB_MODULE).write_text(vocab_text, encoding="utf-8", newline="\n")
-        metadata = _metadata(source, spec, table.shape, dtype, sources, origin, weights, vocab_text)
+        metadata = _metadata(source, spec, shape, dtype, sources, origin, weights, vocab_text)
         if scales is not None:
-            scales.astype("<f4").tofile(staging / SCALES_FILE)
+            (staging / SCALES_FILE).write_bytes(scales)
             metadata["scales"] = {"file": SCALES_FILE, "sha256": sha256_file(staging / SCALES_FILE)}
         (staging / MODEL_JSON).write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", "utf-8")
         _replace_dir(staging, out_dir)
