@@ -72,11 +72,17 @@ def _ext_modules() -> list[object]:
     try:
         from mypyc.build import mypycify
 
-        extensions = mypycify(COMPILED_MODULES, opt_level="3")
-    except Exception as e:  # no mypy, or mypyc failed: fall back to pure Python unless compilation is required
-        if mode in ("1", "true", "yes"):
+        # Only the compiled module's own type errors matter to mypyc: the modules it imports (and their numpy
+        # stubs, whatever numpy the build environment has, or none) are analyzed silently. `mypy` checks them.
+        extensions = mypycify(["--follow-imports=silent", *COMPILED_MODULES], opt_level="3")
+    except BaseException as e:  # no mypy, or mypyc failed (it exits with SystemExit on a type error)
+        if mode in ("1", "true", "yes") or isinstance(e, KeyboardInterrupt):
             raise
-        print(f"fastembed-static: mypyc unavailable ({e}); building the pure-Python tokenizer", file=sys.stderr)
+        reason = f"exit status {e.code}" if isinstance(e, SystemExit) else f"{type(e).__name__}: {e}"
+        print(
+            f"fastembed-static: mypyc unavailable or failed ({reason}); building the pure-Python tokenizer",
+            file=sys.stderr,
+        )
         return []
     if mode == "auto":
         for extension in extensions:
