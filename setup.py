@@ -14,6 +14,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from types import ModuleType
 
 from setuptools import setup
 from setuptools.command.build_py import build_py
@@ -32,12 +33,10 @@ class BuildWithGeneratedModels(build_py):
         super().run()
         # The package's own modules, from this source tree (as mypy's setup.py does): the generator, the layout
         # names it shares with the runtime, and the hub download for FASTEMBED_STATIC_BUNDLE.
-        sys.path.insert(0, str(ROOT))
-        try:
-            from fastembed_static.gen import generate
-            from fastembed_static.gen.layout import bundled_name
-        finally:
-            sys.path.pop(0)
+        _source_package()
+        from fastembed_static.gen import generate
+        from fastembed_static.gen.layout import bundled_name
+
         models = Path(self.build_lib) / "fastembed_static" / "_models"
         bundle = [m.strip() for m in os.environ.get("FASTEMBED_STATIC_BUNDLE", "").split(",") if m.strip()]
         default = os.environ.get("FASTEMBED_STATIC_DEFAULT", "").strip()
@@ -51,6 +50,15 @@ class BuildWithGeneratedModels(build_py):
         if not default:
             generate(ROOT / "gen" / "default_model", models / "default")
             print(f"fastembed-static: generated the default model into {models / 'default'}")
+
+
+def _source_package() -> None:
+    """Make ``fastembed_static.*`` importable from this source tree without running its ``__init__`` (the
+    runtime, which needs numpy: the build environment has none, and the generator copies float32 bytes)."""
+    if "fastembed_static" not in sys.modules:
+        package = ModuleType("fastembed_static")
+        package.__path__ = [str(ROOT / "fastembed_static")]
+        sys.modules["fastembed_static"] = package
 
 
 def _model_source(model: str) -> tuple[Path, dict[str, str] | None]:
