@@ -52,6 +52,7 @@ host_tools() {
   command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
   [ -e "/usr/libexec/qemu-binfmt/$QEMU-binfmt-P" ] || [ -x "/usr/bin/qemu-$QEMU-static" ] || missing+=(qemu-user-static)
   command -v update-binfmts >/dev/null || missing+=(binfmt-support)
+  command -v patchelf >/dev/null || missing+=(patchelf)  # auditwheel repair
   if [ ${#missing[@]} -gt 0 ]; then
     step "installing ${missing[*]} (apt)"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
