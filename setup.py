@@ -14,6 +14,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from types import ModuleType
 
 from setuptools import setup
 from setuptools.command.build_py import build_py
@@ -32,12 +33,10 @@ class BuildWithGeneratedModels(build_py):
         super().run()
         # The package's own modules, from this source tree (as mypy's setup.py does): the generator, the layout
         # names it shares with the runtime, and the hub download for FASTEMBED_STATIC_BUNDLE.
-        sys.path.insert(0, str(ROOT))
-        try:
-            from fastembed_static.gen import generate
-            from fastembed_static.gen.layout import bundled_name
-        finally:
-            sys.path.pop(0)
+        _source_package()
+        from fastembed_static.gen import generate
+        from fastembed_static.gen.layout import bundled_name
+
         models = Path(self.build_lib) / "fastembed_static" / "_models"
         bundle = [m.strip() for m in os.environ.get("FASTEMBED_STATIC_BUNDLE", "").split(",") if m.strip()]
         default = os.environ.get("FASTEMBED_STATIC_DEFAULT", "").strip()
@@ -51,6 +50,15 @@ class BuildWithGeneratedModels(build_py):
         if not default:
             generate(ROOT / "gen" / "default_model", models / "default")
             print(f"fastembed-static: generated the default model into {models / 'default'}")
+
+
+def _source_package() -> None:
+    """Make ``fastembed_static.*`` importable from this source tree without running its ``__init__`` (the
+    runtime, which needs numpy: the build environment has none, and the generator copies float32 bytes)."""
+    if "fastembed_static" not in sys.modules:
+        package = ModuleType("fastembed_static")
+        package.__path__ = [str(ROOT / "fastembed_static")]
+        sys.modules["fastembed_static"] = package
 
 
 def _model_source(model: str) -> tuple[Path, dict[str, str] | None]:
@@ -72,11 +80,17 @@ def _ext_modules() -> list[object]:
     try:
         from mypyc.build import mypycify
 
-        extensions = mypycify(COMPILED_MODULES, opt_level="3")
-    except Exception as e:  # no mypy, or mypyc failed: fall back to pure Python unless compilation is required
-        if mode in ("1", "true", "yes"):
+        # Only the compiled module's own type errors matter to mypyc: the modules it imports (and their numpy
+        # stubs, whatever numpy the build environment has, or none) are analyzed silently. `mypy` checks them.
+        extensions = mypycify(["--follow-imports=silent", *COMPILED_MODULES], opt_level="3")
+    except BaseException as e:  # no mypy, or mypyc failed (it exits with SystemExit on a type error)
+        if mode in ("1", "true", "yes") or isinstance(e, KeyboardInterrupt):
             raise
-        print(f"fastembed-static: mypyc unavailable ({e}); building the pure-Python tokenizer", file=sys.stderr)
+        reason = f"exit status {e.code}" if isinstance(e, SystemExit) else f"{type(e).__name__}: {e}"
+        print(
+            f"fastembed-static: mypyc unavailable or failed ({reason}); building the pure-Python tokenizer",
+            file=sys.stderr,
+        )
         return []
     if mode == "auto":
         for extension in extensions:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .errors import HubError, ModelFileError
 from .model import StaticModel
@@ -134,7 +135,7 @@ def _embed(args: argparse.Namespace) -> int:
     return 0
 
 
-def save_npy_atomically(path: Path, array: np.ndarray) -> None:
+def save_npy_atomically(path: Path, array: npt.NDArray[np.float32]) -> None:
     """Write to a temporary file beside ``path``, fsync, then rename: ``path`` is never left half-written."""
     directory = path.resolve().parent
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)

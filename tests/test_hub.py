@@ -12,6 +12,7 @@ import socket
 import struct
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -617,7 +618,8 @@ import json, sys, time
 from pathlib import Path
 from fastembed_static.hub import snapshot_download
 
-endpoint, repo_id, cache_dir, go = sys.argv[1:5]
+endpoint, repo_id, cache_dir, ready, go = sys.argv[1:6]
+Path(ready).touch()  # imported: the slow part on a slow board or an emulator is over
 while not Path(go).exists():
     time.sleep(0.01)
 start = time.time()
@@ -636,12 +638,25 @@ def test_two_processes_download_the_same_model(make_hub: MakeHub, tmp_path: Path
     fake.add_fault("slow", "/lfs/", times=None, delay=0.25)  # ~1 s for the weights: the downloads overlap
     cache = tmp_path / "shared-cache"
     go = tmp_path / "go"
-    args = [sys.executable, "-c", DOWNLOAD_WORKER, fake.endpoint, ST, str(cache), str(go)]
-    processes = [subprocess.Popen(args, stdout=subprocess.PIPE, text=True, cwd=tmp_path) for _ in range(2)]
-    go.touch()  # both start downloading at once
+    ready = [tmp_path / f"ready-{n}" for n in range(2)]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", DOWNLOAD_WORKER, fake.endpoint, ST, str(cache), str(r), str(go)],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+        )
+        for r in ready
+    ]
+    # Both have imported before either starts (imports can take seconds on a slow board; the download ~1 s).
+    hang_guard = time.monotonic() + 900
+    while not all(r.exists() for r in ready) and all(p.poll() is None for p in processes):
+        assert time.monotonic() < hang_guard, "the download processes never got ready"
+        time.sleep(0.01)
+    go.touch()
     outcomes = []
     for p in processes:
-        out, _ = p.communicate(timeout=600)  # a hang guard, not a speed assertion
+        out, _ = p.communicate(timeout=900)  # a hang guard, not a speed assertion (boards 20x slower, emulators)
         outcomes.append(json.loads(out))
     assert all(o["ok"] for o in outcomes), outcomes
     a, b = outcomes

@@ -10,9 +10,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from .errors import GenerationError
 from .layout import (
@@ -27,9 +25,13 @@ from .layout import (
     sha256_file,
 )
 from .locking import file_lock, generation_lock_path
-from .safetensors_reader import read_float_matrix, read_header, read_vector
+from .safetensors_reader import TensorInfo, read_f32_matrix_bytes, read_float_matrix, read_header, read_vector
 from .source import ModelSource, find_source
 from .tokenizer_spec import TokenizerSpec, read_tokenizer
+
+if TYPE_CHECKING:  # numpy is imported where it is used: a float32 table is copied as bytes, without numpy
+    import numpy as np
+    import numpy.typing as npt
 
 _SEPARATORS = ("\n", "\x1f", "\x00")
 
@@ -72,23 +74,51 @@ def generate(
 
 def _generate(source: ModelSource, out_dir: Path, dims: int | None, dtype: str, origin: dict[str, str]) -> Path:
     spec = read_tokenizer(source.tokenizer)
-    table = _read_table(source)
-    if table.shape[0] != spec.vocab_size:
+    tensors = read_header(source.weights)
+    plain = _plain_f32_table(tensors)
+    if plain is not None and dtype == "float32":  # most models: stored as read, copied as bytes without numpy
+        rows, cols = _check_shape(source, spec, plain.shape, dims)
+        blob = read_f32_matrix_bytes(source.weights, plain, dims)
+        return _write(Path(out_dir), source, spec, blob, (rows, cols), dtype, None, origin or {})
+    import numpy as np
+
+    table = _read_table(source, tensors)
+    rows, cols = _check_shape(source, spec, table.shape, dims)
+    table = np.ascontiguousarray(table[:, :cols])
+    stored, scales = _quantize(table, dtype)
+    stored = np.ascontiguousarray(stored, dtype=STORAGE[dtype][0])
+    scales_blob = None if scales is None else scales.astype("<f4").tobytes()
+    return _write(Path(out_dir), source, spec, stored.data, (rows, cols), dtype, scales_blob, origin or {})
+
+
+def _plain_f32_table(tensors: dict[str, TensorInfo]) -> TensorInfo | None:
+    """The table tensor when it is 2-D float32 and used as stored (not model2vec's mapping/weights; _read_table)."""
+    info = tensors.get("embedding.weight")
+    if info is None and "mapping" not in tensors and "weights" not in tensors:
+        info = tensors.get("embeddings")
+    return info if info is not None and info.dtype == "F32" and len(info.shape) == 2 else None
+
+
+def _check_shape(source: ModelSource, spec: TokenizerSpec, shape: tuple[int, ...], dims: int | None) -> tuple[int, int]:
+    """(rows, kept columns) of the stored table; the rows must match the vocabulary."""
+    rows, cols = shape
+    if rows != spec.vocab_size:
         raise GenerationError(
             source.weights,
-            f"the embedding table has {table.shape[0]} rows but {source.tokenizer.name} defines"
+            f"the embedding table has {rows} rows but {source.tokenizer.name} defines"
             f" {spec.vocab_size} token ids (vocab size != table rows: mismatched files?)",
         )
     if dims is not None:
-        if not 0 < dims <= table.shape[1]:
-            raise GenerationError(source.weights, f"dims={dims} is outside 1..{table.shape[1]}")
-        table = np.ascontiguousarray(table[:, :dims])
-    return _write(out_dir, source, spec, table, dtype, origin)
+        if not 0 < dims <= cols:
+            raise GenerationError(source.weights, f"dims={dims} is outside 1..{cols}")
+        cols = dims
+    return rows, cols
 
 
-def _read_table(source: ModelSource) -> np.ndarray:
+def _read_table(source: ModelSource, tensors: dict[str, TensorInfo]) -> npt.NDArray[np.float32]:
+    import numpy as np
+
     path = source.weights
-    tensors = read_header(path)
     if "embedding.weight" in tensors:
         return read_float_matrix(path, tensors["embedding.weight"])
     if "embeddings" not in tensors:
@@ -110,8 +140,12 @@ def _read_table(source: ModelSource) -> np.ndarray:
     return np.ascontiguousarray(table, dtype=np.float32)
 
 
-def _quantize(table: np.ndarray, dtype: str) -> tuple[np.ndarray, np.ndarray | None]:
+def _quantize(
+    table: npt.NDArray[np.float32], dtype: str
+) -> tuple[npt.NDArray[np.generic], npt.NDArray[np.float32] | None]:
     """The stored table, and for int8 the per-dimension scales (row value ~= stored value * scale)."""
+    import numpy as np
+
     if dtype != "int8":
         return table, None
     peak = np.abs(table).max(axis=0)
@@ -123,16 +157,20 @@ def _write(
     out_dir: Path,
     source: ModelSource,
     spec: TokenizerSpec,
-    table: np.ndarray,
+    blob: bytes | memoryview,
+    shape: tuple[int, int],
     dtype: str,
+    scales: bytes | None,
     origin: dict[str, str],
 ) -> Path:
-    """Write the model into a staging folder beside ``out_dir`` and install it (the caller holds the lock)."""
+    """Write the model into a staging folder beside ``out_dir`` and install it (the caller holds the lock):
+    ``blob`` is the stored table's bytes (little-endian ``STORAGE[dtype]``), ``scales`` the int8 per-dimension
+    scales as little-endian float32 bytes."""
     sources = {str(p.relative_to(source.root)): sha256_file(p) for p in source.files}
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}{STAGING_MARK}", dir=out_dir.parent))
     try:
         staging.chmod(0o755)
-        _write_files(staging, source, spec, table, dtype, origin, sources)
+        _write_files(staging, source, spec, blob, shape, dtype, scales, origin, sources)
         _install(staging, out_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -162,29 +200,30 @@ def _write_files(
     staging: Path,
     source: ModelSource,
     spec: TokenizerSpec,
-    table: np.ndarray,
+    blob: bytes | memoryview,
+    shape: tuple[int, int],
     dtype: str,
+    scales: bytes | None,
     origin: dict[str, str],
     sources: dict[str, str],
 ) -> None:
-    numpy_dtype, weights_file = STORAGE[dtype]
+    weights_file = STORAGE[dtype][1]
     weights_path = staging / weights_file
-    stored, scales = _quantize(table, dtype)
-    _tofile(stored.astype(numpy_dtype, copy=False), weights_path)
+    _write_bytes(weights_path, blob)
     weights = {"file": weights_file, "bytes": weights_path.stat().st_size, "sha256": sha256_file(weights_path)}
     vocab_text = render_vocab_module(spec.tokens, source.tokenizer.name, sources[_rel(source, source.tokenizer)])
     _write_text(staging / VOCAB_MODULE, vocab_text)
-    metadata = _metadata(source, spec, table.shape, dtype, sources, origin, weights, vocab_text)
+    metadata = _metadata(source, spec, shape, dtype, sources, origin, weights, vocab_text)
     if scales is not None:
-        _tofile(scales.astype("<f4"), staging / SCALES_FILE)
+        _write_bytes(staging / SCALES_FILE, scales)
         metadata["scales"] = {"file": SCALES_FILE, "sha256": sha256_file(staging / SCALES_FILE)}
     _write_text(staging / MODEL_JSON, json.dumps(metadata, indent=2, ensure_ascii=False) + "\n")
 
 
-def _tofile(array: np.ndarray, path: Path) -> None:
+def _write_bytes(path: Path, data: bytes | memoryview) -> None:
     with open(path, "wb") as f:
         try:
-            f.write(np.ascontiguousarray(array).data)  # not tofile: its errors lose errno and the path
+            f.write(data)  # not ndarray.tofile: its errors lose errno and the path
             f.flush()
             os.fsync(f.fileno())
         except OSError as e:

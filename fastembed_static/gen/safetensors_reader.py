@@ -1,4 +1,4 @@
-"""A strict reader for the safetensors format, with numpy only.
+"""A strict reader for the safetensors format, with numpy only (and without numpy for raw float32 bytes).
 
 Format: an 8-byte little-endian header length N, N bytes of JSON header
 (``{name: {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {...}}``), then the data buffer.
@@ -8,14 +8,20 @@ shape, overlapping or missing bytes) is a :class:`GenerationError` that names th
 
 from __future__ import annotations
 
+import array
 import json
+import math
 import struct
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from .errors import GenerationError
+
+if TYPE_CHECKING:  # numpy is imported where it is used: the package build reads float32 tables without it
+    import numpy as np
+    import numpy.typing as npt
 
 _DTYPES: dict[str, str] = {
     "F64": "<f8",
@@ -27,6 +33,18 @@ _DTYPES: dict[str, str] = {
     "I8": "i1",
     "U8": "u1",
     "BOOL": "?",
+}
+_ITEMSIZE: dict[str, int] = {
+    "F64": 8,
+    "F32": 4,
+    "F16": 2,
+    "BF16": 2,
+    "I64": 8,
+    "I32": 4,
+    "I16": 2,
+    "I8": 1,
+    "U8": 1,
+    "BOOL": 1,
 }
 FLOAT_DTYPES = frozenset({"F64", "F32", "F16", "BF16"})
 MAX_HEADER = 100 * 1024 * 1024
@@ -122,7 +140,7 @@ def _tensor_info(path: Path, name: str, entry: object, data_start: int, data_siz
             f"corrupt safetensors file: tensor {name!r} spans bytes {begin}..{end} of a {data_size}-byte data"
             " section (truncated file?)",
         )
-    itemsize = 2 if dtype == "BF16" else np.dtype(_DTYPES[dtype]).itemsize if dtype in _DTYPES else 0
+    itemsize = _ITEMSIZE.get(dtype, 0)  # unknown dtypes: size not checked here
     count = 1
     for d in shape:
         count *= d
@@ -135,19 +153,30 @@ def _tensor_info(path: Path, name: str, entry: object, data_start: int, data_siz
     return TensorInfo(name, dtype, tuple(shape), data_start + begin, data_start + end)
 
 
-def read_float_matrix(path: Path, info: TensorInfo) -> np.ndarray:
-    """Load one 2-D float tensor as a float32 C-contiguous array (float16 and bfloat16 widen exactly)."""
+def _read_bytes(path: Path, info: TensorInfo) -> bytes:
+    with path.open("rb") as f:
+        f.seek(info.begin)
+        raw = f.read(info.end - info.begin)
+    if len(raw) != info.end - info.begin:
+        raise GenerationError(path, f"truncated safetensors file while reading tensor {info.name!r}")
+    return raw
+
+
+def _check_float_matrix(path: Path, info: TensorInfo) -> None:
     if len(info.shape) != 2:
         raise GenerationError(path, f"tensor {info.name!r} must be 2-D (vocab x dim), it has shape {info.shape}")
     if info.dtype not in FLOAT_DTYPES:
         raise GenerationError(path, f"tensor {info.name!r} must be a float table, its dtype is {info.dtype}")
     if info.dtype == "F64":
         raise GenerationError(path, f"tensor {info.name!r} is float64: narrowing to float32 would change results")
-    with path.open("rb") as f:
-        f.seek(info.begin)
-        raw = f.read(info.end - info.begin)
-    if len(raw) != info.end - info.begin:
-        raise GenerationError(path, f"truncated safetensors file while reading tensor {info.name!r}")
+
+
+def read_float_matrix(path: Path, info: TensorInfo) -> npt.NDArray[np.float32]:
+    """Load one 2-D float tensor as a float32 C-contiguous array (float16 and bfloat16 widen exactly)."""
+    import numpy as np
+
+    _check_float_matrix(path, info)
+    raw = _read_bytes(path, info)
     if info.dtype == "BF16":
         bits = np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16
         table = bits.view(np.float32)
@@ -159,12 +188,33 @@ def read_float_matrix(path: Path, info: TensorInfo) -> np.ndarray:
     return np.ascontiguousarray(table)
 
 
-def read_vector(path: Path, info: TensorInfo) -> np.ndarray:
+def read_f32_matrix_bytes(path: Path, info: TensorInfo, dims: int | None = None) -> bytes:
+    """A 2-D float32 tensor as its little-endian bytes, keeping the first ``dims`` columns of each row, without
+    numpy (the package build generates the bundled model this way). Same checks as :func:`read_float_matrix`."""
+    _check_float_matrix(path, info)
+    if info.dtype != "F32":
+        raise GenerationError(path, f"tensor {info.name!r} is {info.dtype}, not F32")
+    raw = _read_bytes(path, info)
+    values = array.array("f")
+    values.frombytes(raw)
+    if sys.byteorder == "big":
+        values.byteswap()
+    # A sum in float64 of float32 values cannot overflow, so it is finite exactly when every value is.
+    if not math.isfinite(sum(values)):
+        raise GenerationError(path, f"tensor {info.name!r} holds NaN or infinite values")
+    del values
+    rows, cols = info.shape
+    if dims is not None and dims != cols:
+        row_bytes, keep = 4 * cols, 4 * dims
+        raw = b"".join(raw[i : i + keep] for i in range(0, rows * row_bytes, row_bytes))
+    return raw
+
+
+def read_vector(path: Path, info: TensorInfo) -> npt.NDArray[np.generic]:
     """Load a 1-D tensor (model2vec's optional ``weights`` or ``mapping``) as its own dtype."""
+    import numpy as np
+
     if len(info.shape) != 1 or info.dtype not in _DTYPES:
         raise GenerationError(path, f"tensor {info.name!r} must be 1-D numeric, it is {info.dtype} {info.shape}")
-    with path.open("rb") as f:
-        f.seek(info.begin)
-        raw = f.read(info.end - info.begin)
-    vector: np.ndarray = np.frombuffer(raw, dtype=_DTYPES[info.dtype]).copy()
+    vector: npt.NDArray[np.generic] = np.frombuffer(_read_bytes(path, info), dtype=_DTYPES[info.dtype]).copy()
     return vector
