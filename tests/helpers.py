@@ -12,6 +12,7 @@ import shutil
 import struct
 import sys
 import tarfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -96,3 +97,27 @@ def safetensors_bytes(tensors: dict[str, np.ndarray]) -> bytes:
     text = json.dumps(header).encode()
     text += b" " * (-len(text) % 8)
     return struct.pack("<Q", len(text)) + text + b"".join(blobs)
+
+
+def engine_corpus(rows: int) -> list[str]:
+    """The first ``rows`` of the GooAQ queries followed by the PEP paragraphs (the distributed-engine tests)."""
+    texts = gooaq_queries() + pep_paragraphs()
+    assert len(texts) >= rows
+    return texts[:rows]
+
+
+def write_corpus_parquet(folder: Path, corpus: list[str], null_rows: Sequence[int]) -> Path:
+    """One Parquet file ``part-0.parquet`` with columns ``id`` and ``text``: the corpus (ids 0..n-1) with extra rows
+    of null text (ids n + k) placed at positions ``null_rows``. pyarrow is imported here, not by every test."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = len(corpus)
+    texts: list[str | None] = [*corpus, *(None for _ in null_rows)]
+    ids = np.concatenate([np.arange(n), n + np.arange(len(null_rows))])
+    order = np.arange(len(ids))
+    for k, row in enumerate(null_rows):  # put the null rows among the others
+        order = np.insert(order[order != n + k], row, n + k)
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table({"id": ids[order], "text": [texts[i] for i in order]}), folder / "part-0.parquet")
+    return folder

@@ -26,7 +26,7 @@ import ray
 from fastembed_static import StaticModel
 from fastembed_static.ray import Embedder
 
-from .helpers import gooaq_queries, pep_paragraphs
+from .helpers import engine_corpus, write_corpus_parquet
 
 ROWS = 20_000
 NULL_ROWS = (3, 4_000, 19_999)  # extra rows with a null text, ids ROWS + k
@@ -60,22 +60,13 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def corpus() -> list[str]:
-    texts = gooaq_queries() + pep_paragraphs()
-    assert len(texts) >= ROWS
-    return texts[:ROWS]
+    return engine_corpus(ROWS)
 
 
 @pytest.fixture(scope="module")
 def source(corpus: list[str], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One Parquet file (one block, as Ray reads it: the job must repartition to use both actors)."""
-    texts: list[str | None] = [*corpus, *(None for _ in NULL_ROWS)]
-    ids = np.concatenate([np.arange(ROWS), ROWS + np.arange(len(NULL_ROWS))])
-    order = np.arange(len(ids))
-    for k, row in enumerate(NULL_ROWS):  # put the null rows among the others
-        order = np.insert(order[order != ROWS + k], row, ROWS + k)
-    folder = tmp_path_factory.mktemp("ray-src")
-    pq.write_table(pa.table({"id": ids[order], "text": [texts[i] for i in order]}), folder / "part-0.parquet")
-    return folder
+    return write_corpus_parquet(tmp_path_factory.mktemp("ray-src"), corpus, NULL_ROWS)
 
 
 def counting_embedder() -> type[Embedder]:

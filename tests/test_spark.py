@@ -25,7 +25,7 @@ from pyspark.sql.functions import arrow_udf, col
 from fastembed_static import StaticModel
 from fastembed_static.spark import embed_udf
 
-from .helpers import gooaq_queries, pep_paragraphs
+from .helpers import engine_corpus, write_corpus_parquet
 
 ROWS = 20_000
 NULL_ROWS = (3, 4_000, 19_999)  # extra rows with a null text, ids ROWS + k
@@ -70,21 +70,12 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
 
 @pytest.fixture(scope="module")
 def corpus() -> list[str]:
-    texts = gooaq_queries() + pep_paragraphs()
-    assert len(texts) >= ROWS
-    return texts[:ROWS]
+    return engine_corpus(ROWS)
 
 
 @pytest.fixture(scope="module")
 def source(corpus: list[str], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    texts: list[str | None] = [*corpus, *(None for _ in NULL_ROWS)]
-    ids = np.concatenate([np.arange(ROWS), ROWS + np.arange(len(NULL_ROWS))])
-    order = np.arange(len(ids))
-    for k, row in enumerate(NULL_ROWS):  # put the null rows among the others
-        order = np.insert(order[order != ROWS + k], row, ROWS + k)
-    folder = tmp_path_factory.mktemp("spark-src")
-    pq.write_table(pa.table({"id": ids[order], "text": [texts[i] for i in order]}), folder / "part-0.parquet")
-    return folder
+    return write_corpus_parquet(tmp_path_factory.mktemp("spark-src"), corpus, NULL_ROWS)
 
 
 def probe_udf(marker: str, kill_at_batch: int):  # type: ignore[no-untyped-def]

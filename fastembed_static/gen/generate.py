@@ -232,14 +232,7 @@ def _write_bytes(path: Path, data: bytes | memoryview) -> None:
 
 
 def _write_text(path: Path, text: str) -> None:
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
-        try:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        except OSError as e:
-            e.filename = e.filename or str(path)
-            raise
+    _write_bytes(path, text.encode("utf-8"))
 
 
 def _rel(source: ModelSource, path: Path) -> str:
