@@ -34,33 +34,29 @@ WORK = Path(os.environ.get("SPEED_AB_WORK", "/tmp/speed-ab"))
 SEED = 20261126
 
 
+def _common() -> Any:
+    """The asv suite's module for the bench data (asv_bench/benchmarks/common.py): one reader of tests/data and one
+    chunker for the whole repository."""
+    sys.path.insert(0, str(REPO / "asv_bench" / "benchmarks"))
+    try:
+        import common
+    finally:
+        sys.path.pop(0)
+    return common
+
+
 def load_texts() -> dict[str, list[str]]:
     import re
-    import tarfile
 
+    common = _common()
     gooaq = (DATA / "gooaq-10k.txt").read_text(encoding="utf-8").splitlines()
-    with tarfile.open(DATA / "peps.tar.xz", "r:xz") as archive:
-        members = sorted(
-            (m for m in archive.getmembers() if m.isfile() and m.name.endswith(".rst")), key=lambda m: m.name
-        )
-        docs = [archive.extractfile(m).read().decode("utf-8") for m in members]  # type: ignore[union-attr]
+    docs = common.pep_documents()
     paragraphs = [p for d in docs for p in re.split(r"\n\s*\n", d) if p.strip()]
     return {"short": gooaq, "paragraphs": paragraphs[:10000], "docs": docs}
 
 
 def chunk(docs: list[str], count: Callable[[str], int], target: int = 400, limit: int = 2000) -> list[str]:
-    chunks: list[str] = []
-    for doc in docs:
-        lines: list[str] = []
-        tokens = 0
-        for line in doc.splitlines():
-            lines.append(line)
-            tokens += count(line)
-            if tokens >= target:
-                chunks.append("\n".join(lines))
-                lines, tokens = [], 0
-        if tokens:
-            chunks.append("\n".join(lines))
+    chunks: list[str] = _common().chunk_documents(docs, count, target)
     step = max(1, len(chunks) // limit)
     return chunks[::step][:limit]
 
