@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ._narrow import half_to_float, int8_means, int8_sum
+
 Matrix = npt.NDArray[np.float32]
 BLOCK_BYTES = 512 << 10  # one block's float32 sums: stays in L2 while enough work amortizes each numpy call
 MAX_BLOCK_TEXTS = 512
@@ -45,6 +47,9 @@ def mean_pool(
         out[lengths == 0] = 0  # every other row is written below
     if n == 0:
         return out
+    if table.dtype == np.int8:  # exact integer sums, in any order (_narrow)
+        int8_means(table, ids, lengths, out)
+        return out
     starts = np.zeros(n, dtype=np.intp)
     np.cumsum(lengths[:-1], out=starts[1:])
     if n <= FEW_TEXTS:  # a handful of texts: the blocked machinery costs more than it saves
@@ -62,7 +67,9 @@ def mean_pool(
     block = max(1, min(BLOCK_BYTES // (dim * 4), MAX_BLOCK_TEXTS, len(live)))
     # np.take on a non-contiguous table (encode(dim=k) slices columns) first copies the whole table: index instead
     contiguous = table.flags.c_contiguous
+    half = table.dtype == np.float16
     gathered = np.empty((block, dim), dtype=table.dtype)
+    converted = np.empty((block, dim), dtype=np.float32) if half else gathered
     sums = np.empty((block, dim), dtype=np.float32)
     for first in range(0, len(live), block):
         rows = live[first : first + block]
@@ -75,18 +82,30 @@ def mean_pool(
         acc = sums[: len(rows)]
         if contiguous and table.dtype == np.float32:
             table.take(token_ids[0], axis=0, out=acc, mode="clip")
-        else:  # float16/int8 storage is added into float32 sums; a column slice is gathered by indexing
+        elif half:
+            half_to_float(_gather(table, token_ids[0], gathered, contiguous), acc)
+        else:  # a column slice
             acc[...] = table[token_ids[0]]
         for j in range(1, width):
             count = still_going[j]
-            if contiguous:
-                part = gathered[:count]
-                table.take(token_ids[j, :count], axis=0, out=part, mode="clip")  # method: no numpy wrapper
-            else:
-                part = table[token_ids[j, :count]]
+            part = _gather(table, token_ids[j, :count], gathered, contiguous)
+            if half:
+                part = half_to_float(part, converted[:count])
             np.add(acc[:count], part, out=acc[:count])
         out[rows] = acc / lens[:, None].astype(np.float32)
     return out
+
+
+def _gather(
+    table: npt.NDArray[Any], ids: npt.NDArray[np.intp], buffer: npt.NDArray[Any], contiguous: bool
+) -> npt.NDArray[Any]:
+    """Rows ``ids`` of ``table``: into ``buffer`` by ``take`` (a method: no numpy wrapper), or by indexing a
+    column slice (``take`` would copy the whole table first)."""
+    if contiguous:
+        part = buffer[: len(ids)]
+        table.take(ids, axis=0, out=part, mode="clip")
+        return part
+    return table[ids]
 
 
 def _sum_one_by_one(
@@ -102,13 +121,13 @@ def _sum_one_by_one(
     starts_list = starts[rows].tolist()
     lengths_list = lengths[rows].tolist()
     contiguous = table.flags.c_contiguous
+    half = table.dtype == np.float16
     scratch = np.empty((lengths_list[0], table.shape[1]), dtype=table.dtype)
+    converted = np.empty(scratch.shape, dtype=np.float32) if half else scratch
     for row, start, count in zip(rows_list, starts_list, lengths_list):
-        if contiguous:
-            part = scratch[:count]
-            table.take(ids[start : start + count], axis=0, out=part, mode="clip")
-        else:
-            part = table[ids[start : start + count]]
+        part = _gather(table, ids[start : start + count], scratch, contiguous)
+        if half:
+            part = half_to_float(part, converted[:count])
         np.add.reduce(part, axis=0, dtype=np.float32, out=out[row])
         out[row] /= np.float32(count)
 
@@ -123,8 +142,17 @@ def mean_one(table: npt.NDArray[Any], ids: list[int] | npt.NDArray[np.intp]) -> 
     count = len(ids)
     if count == 0:
         return np.zeros(table.shape[1], dtype=np.float32)
+    if table.dtype == np.int8:  # exact integer sums (_narrow)
+        total = int8_sum(table, np.asarray(ids, dtype=np.intp))
+        if count <= LONG_TEXT_TOKENS:  # divided in float32, as the float32 path does
+            mean: npt.NDArray[np.float32] = total.astype(np.float32)
+            mean /= np.float32(count)
+            return mean
+        return (total / count).astype(np.float32)
     if count <= LONG_TEXT_TOKENS:
         rows = table.take(ids, axis=0) if table.flags.c_contiguous else table[ids]
+        if rows.dtype == np.float16:
+            rows = half_to_float(rows, np.empty(rows.shape, dtype=np.float32))
         summed: npt.NDArray[np.float32] = (
             np.add.reduce(rows, axis=0) if rows.dtype == np.float32 else np.add.reduce(rows, axis=0, dtype=np.float32)
         )
@@ -133,7 +161,10 @@ def mean_one(table: npt.NDArray[Any], ids: list[int] | npt.NDArray[np.intp]) -> 
     ids = np.asarray(ids, dtype=np.intp)
     total = np.zeros(table.shape[1], dtype=np.float64)
     for first in range(0, count, LONG_TEXT_TOKENS):
-        total += table[ids[first : first + LONG_TEXT_TOKENS]].sum(axis=0, dtype=np.float32)
+        rows = table[ids[first : first + LONG_TEXT_TOKENS]]
+        if rows.dtype == np.float16:
+            rows = half_to_float(rows, np.empty(rows.shape, dtype=np.float32))
+        total += rows.sum(axis=0, dtype=np.float32)
     return (total / count).astype(np.float32)
 
 

@@ -11,7 +11,7 @@ import pytest
 from fastembed_static import ModelFileError, StaticModel
 from fastembed_static.gen import generate
 
-from .helpers import REPO, gooaq_queries, pep_paragraphs
+from .helpers import REPO, gooaq_queries, pep_paragraphs, write_safetensors
 
 DEFAULT_SOURCE = REPO / "gen" / "default_model"
 
@@ -87,3 +87,20 @@ def test_int8_without_scales_is_refused(tmp_path: Path) -> None:
 def test_unknown_dtype_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="dtype must be one of float32, float16, int8"):
         generate(DEFAULT_SOURCE, tmp_path / "x", dtype="bfloat16")
+
+
+def test_float16_overflow_is_refused(tmp_path: Path) -> None:
+    """A table with values float16 cannot hold would store infinities: refused, naming the file and the value."""
+    import shutil
+
+    from safetensors.numpy import load_file
+
+    source = Path(shutil.copytree(DEFAULT_SOURCE, tmp_path / "src"))
+    tensors = load_file(str(source / "model.safetensors"))
+    key = max(tensors, key=lambda k: tensors[k].size)
+    tensors[key] = tensors[key].copy()
+    tensors[key].flat[7] = 70000.0
+    write_safetensors(source / "model.safetensors", tensors)
+    with pytest.raises(ValueError, match=r"model.safetensors: values up to 70000 do not fit float16"):
+        generate(source, tmp_path / "f16", dtype="float16")
+    assert not (tmp_path / "f16" / "model.json").exists()

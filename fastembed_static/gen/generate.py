@@ -85,6 +85,11 @@ def _generate(source: ModelSource, out_dir: Path, dims: int | None, dtype: str, 
     table = _read_table(source, tensors)
     rows, cols = _check_shape(source, spec, table.shape, dims)
     table = np.ascontiguousarray(table[:, :cols])
+    if dtype == "float16" and table.size and float(np.abs(table).max()) > float(np.finfo(np.float16).max):
+        raise GenerationError(
+            source.weights,
+            f"values up to {float(np.abs(table).max()):.6g} do not fit float16 (largest 65504): store float32 or int8",
+        )
     stored, scales = _quantize(table, dtype)
     stored = np.ascontiguousarray(stored, dtype=STORAGE[dtype][0])
     scales_blob = None if scales is None else scales.astype("<f4").tobytes()
