@@ -154,7 +154,8 @@ class ChunkCache:
         text_starts[1:] += 1
         chunk_bounds = np.searchsorted(begin, text_starts)  # text t owns chunks chunk_bounds[t]:chunk_bounds[t+1]
 
-        words = np.ndarray(shape=(len(raw) - 7,), dtype="<u8", buffer=raw, strides=(1,))  # 8 bytes at each offset
+        # the 8 bytes at each offset of ``raw``, as one little-endian word
+        words: npt.NDArray[np.uint64] = np.ndarray(shape=(len(raw) - 7,), dtype="<u8", buffer=raw, strides=(1,))
         capped = np.minimum(length, 256 - 1)
         k0 = words[begin]
         k0 &= _WORD_MASKS[0][capped]
