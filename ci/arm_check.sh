@@ -33,7 +33,8 @@ case "$ARCH" in
   armhf) QEMU=arm; EXTRA_BUILD=",python3-numpy"; VENV_FLAGS="--system-site-packages" ;;
   *) echo "usage: $0 arm64|armhf" >&2; exit 2 ;;
 esac
-BASE_PKGS="dash,bash,coreutils,base-files,base-passwd,ca-certificates,python3,python3-venv"
+# libstdc++6: numpy's PyPI wheels link it; every Debian or Raspberry Pi OS system has it (apt needs it)
+BASE_PKGS="dash,bash,coreutils,base-files,base-passwd,ca-certificates,libstdc++6,python3,python3-venv"
 BUILD_PKGS="$BASE_PKGS,python3-dev,gcc,libc6-dev$EXTRA_BUILD"
 RUN_PKGS="$BASE_PKGS"
 WORK="$CACHE/run-$ARCH"
