@@ -70,6 +70,10 @@ def int8_means(
 
 def int8_sum(table: npt.NDArray[np.int8], ids: npt.NDArray[np.intp]) -> npt.NDArray[np.float64]:
     """The sum of the rows ``ids`` (any number), exact, in float64; memory bounded by BLOCK_TOKENS rows."""
+    if len(ids) <= PIECE_TOKENS:  # one piece (a query): two numpy calls
+        rows = table.take(ids, axis=0) if table.flags.c_contiguous else table[ids]
+        summed: npt.NDArray[np.float64] = np.add.reduce(rows, axis=0, dtype=np.int16).astype(np.float64)
+        return summed
     total = np.zeros(table.shape[1], dtype=np.float64)
     for first in range(0, len(ids), BLOCK_TOKENS):
         chunk = ids[first : first + BLOCK_TOKENS]
