@@ -5,7 +5,7 @@
 #   bash ci/arm_check.sh armhf    # 32-bit Raspberry Pi OS (armv7), numpy from Debian's python3-numpy
 #
 # 1. root filesystems, cached in $FASTEMBED_STATIC_CI_CACHE (default /var/cache/fastembed-static-ci) and reused
-#    when their recipe matches: "build" (python3, venv, gcc, python3-dev; armhf: + python3-numpy) and "run"
+#    when their recipe matches: "build" (python3, venv, gcc, python3-dev) and "run"
 #    (python3 and venv only: no compiler). Made with mmdebstrap --variant=extract (packages unpacked on the host,
 #    no maintainer scripts under emulation: ~1 min instead of 15-25 min for debootstrap), then the few things
 #    the scripts would have made: /etc/passwd, CA certificates, /etc/hosts (localhost for the loopback hub
@@ -29,14 +29,16 @@ SUITE=bookworm
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 PYTHON="${PYTHON:-python3}"
 case "$ARCH" in
-  arm64) QEMU=aarch64; EXTRA_BUILD=""; VENV_FLAGS="" ;;
-  armhf) QEMU=arm; EXTRA_BUILD=",python3-numpy"; VENV_FLAGS="--system-site-packages" ;;
+  arm64) QEMU=aarch64; EXTRA=""; VENV_FLAGS="" ;;
+  # armv7: no numpy wheel on PyPI; Debian's python3-numpy, seen by the venv (in both root filesystems: a Pi OS
+  # 32-bit user without a compiler installs it with apt too)
+  armhf) QEMU=arm; EXTRA=",python3-numpy"; VENV_FLAGS="--system-site-packages" ;;
   *) echo "usage: $0 arm64|armhf" >&2; exit 2 ;;
 esac
 # libstdc++6: numpy's PyPI wheels link it; every Debian or Raspberry Pi OS system has it (apt needs it)
 BASE_PKGS="dash,bash,coreutils,base-files,base-passwd,ca-certificates,libstdc++6,python3,python3-venv"
-BUILD_PKGS="$BASE_PKGS,python3-dev,gcc,libc6-dev$EXTRA_BUILD"
-RUN_PKGS="$BASE_PKGS"
+BUILD_PKGS="$BASE_PKGS,python3-dev,gcc,libc6-dev$EXTRA"
+RUN_PKGS="$BASE_PKGS$EXTRA"
 WORK="$CACHE/run-$ARCH"
 MOUNTS=()
 T0=$(date +%s)
