@@ -147,7 +147,7 @@ timed inside build "pip install -q pytest tokenizers==0.23.3 safetensors request
 # emulation), the every-code-point sweeps of test_tokenizer_parity (~14 min emulated; every code point is in the
 # parity dump, in runs of 16), test_char_tables' full re-probe of tokenizers, test_bench (asv).
 timed inside build "FASTEMBED_STATIC_EXPECT_COMPILED=1 pytest -q -p no:cacheprovider tests/test_hub.py tests/test_cli.py \
-  tests/test_api.py tests/test_generator_errors.py tests/test_data.py tests/test_build.py tests/test_tokenizer_parity.py \
+  tests/test_api.py tests/test_generator_errors.py tests/test_data.py tests/test_build.py tests/test_tokenizer_parity.py tests/test_narrow.py \
   -k 'not mypyc_fails and not every_code_point_alone and not 16'"
 
 fresh run
