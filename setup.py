@@ -73,9 +73,25 @@ def _model_source(model: str) -> tuple[Path, dict[str, str] | None]:
     return snapshot.source_dir, hub_origin(snapshot.repo_id, snapshot.revision, snapshot.commit)
 
 
+def _metadata_only() -> bool:
+    """pip runs this file three times for one install (build requirements: ``egg_info``; metadata: ``dist_info``;
+    then ``bdist_wheel``); only the last compiles, so the first two skip mypyc's type check (minutes on a
+    small ARM board, where mypy itself is not compiled)."""
+    commands = set(sys.argv[1:])
+    return bool(commands & {"egg_info", "dist_info", "sdist"}) and not commands & {
+        "build",
+        "build_ext",
+        "bdist_wheel",
+        "bdist",
+        "install",
+        "develop",
+        "editable_wheel",
+    }
+
+
 def _ext_modules() -> list[object]:
     mode = os.environ.get("FASTEMBED_STATIC_MYPYC", "auto").lower()
-    if mode in ("0", "false", "no"):
+    if mode in ("0", "false", "no") or _metadata_only():
         return []
     try:
         from mypyc.build import mypycify
