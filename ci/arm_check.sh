@@ -66,7 +66,7 @@ host_tools() {
 
 # rootfs NAME PACKAGES: the cached root filesystem, made when missing or made from another recipe.
 rootfs() {
-  local dir="$CACHE/rootfs-$ARCH-$1" recipe="$SUITE $ARCH extract $2"
+  local dir="$CACHE/rootfs-$ARCH-$1" recipe="$SUITE $ARCH extract+alternatives $2"
   if [ -f "$dir/.fastembed-static-recipe" ] && [ "$(cat "$dir/.fastembed-static-recipe")" = "$recipe" ]; then
     step "reusing $dir"
     return
@@ -80,6 +80,12 @@ rootfs() {
   mkdir -p "$dir.tmp/etc/ssl/certs" "$dir.tmp/sys/devices/system/cpu" "$dir.tmp/root"
   cp /etc/ssl/certs/ca-certificates.crt "$dir.tmp/etc/ssl/certs/"
   printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$dir.tmp/etc/hosts"
+  # the update-alternatives links that maintainer scripts would have made: Debian's numpy needs libblas.so.3
+  local lib
+  for lib in "$dir.tmp"/usr/lib/*/blas/libblas.so.3 "$dir.tmp"/usr/lib/*/lapack/liblapack.so.3; do
+    [ -e "$lib" ] || continue
+    [ -e "${lib%/*/*}/${lib##*/}" ] || ln -s "$(basename "${lib%/*}")/${lib##*/}" "${lib%/*/*}/${lib##*/}"
+  done
   local n=$(($(nproc) - 1))
   for f in possible present online; do echo "0-$n" >"$dir.tmp/sys/devices/system/cpu/$f"; done
   echo "$recipe" >"$dir.tmp/.fastembed-static-recipe"
