@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 NUMPY="${NUMPY:-1.24.4}"  # the lowest 1.24 release with wheels for CPython 3.11 (Debian bookworm has 1.24.2)
-VENV="${VENV_LOWEST:-.venv-numpy-lowest}"
+VENV="$(realpath -m "${VENV_LOWEST:-.venv-numpy-lowest}")"  # absolute: used after cd /tmp
 rm -rf "$VENV" build
 "$PYTHON" -m venv "$VENV"
 "$VENV/bin/pip" install --quiet "numpy==$NUMPY" "setuptools>=77" "mypy[mypyc]==2.4.1" requests pytest \
