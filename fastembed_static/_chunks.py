@@ -48,8 +48,8 @@ class _Table(NamedTuple):
     k0: U64
     k1: U64
     k2: U64  # bytes 16..22 and the length in the top byte
-    starts: npt.NDArray[np.int64]  # where the entry's ids start in ``ids``
-    counts: npt.NDArray[np.int64]  # how many ids the entry has
+    starts: npt.NDArray[np.intp]  # where the entry's ids start in ``ids``
+    counts: npt.NDArray[np.intp]  # how many ids the entry has
     ids: IntArray
 
 
@@ -60,8 +60,8 @@ def _empty_table(slots: int = 1 << 12) -> _Table:
         empty,
         empty,
         empty,
-        np.empty(0, np.int64),
-        np.empty(0, np.int64),
+        np.empty(0, np.intp),
+        np.empty(0, np.intp),
         np.empty(0, np.intp),
     )
 
@@ -194,13 +194,13 @@ class ChunkCache:
         total = int(ends[-1]) if len(ends) else 0
         # token k of the batch belongs to chunk c: its id is table.ids[starts[c] + k - (ends[c] - counts[c])]
         offsets = np.repeat(table.starts.take(found, mode="clip") - (ends - chunk_counts), chunk_counts)
-        offsets += np.arange(total, dtype=np.int64)
+        offsets += np.arange(total, dtype=np.intp)
         ids = table.ids.take(offsets, mode="clip")
         if len(missing):
             is_extra = np.zeros(len(found), dtype=np.bool_)
             is_extra[missing] = True
             ids[np.repeat(is_extra, chunk_counts)] = extra_ids
-        cumulative = np.zeros(len(ends) + 1, np.int64)
+        cumulative = np.zeros(len(ends) + 1, np.intp)
         cumulative[1:] = ends
         bounds = cumulative.take(chunk_bounds)
         return ids, (bounds[1:] - bounds[:-1]).astype(np.intp)
@@ -263,7 +263,7 @@ class ChunkCache:
                 fresh = np.ones(len(new), dtype=np.bool_)
             if len(table.k0) + len(new) > CACHE_LIMIT:
                 table = _empty_table()
-            counts = np.asarray(new_counts, dtype=np.int64)
+            counts = np.asarray(new_counts, dtype=np.intp)
             starts = np.cumsum(counts) - counts + len(table.ids)
             size = len(table.k0) + int(fresh.sum())
             slots_count = len(table.slots)
