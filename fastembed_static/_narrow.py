@@ -51,7 +51,7 @@ def int8_means(
     starts = ends - lengths
     longest = np.flatnonzero(lengths > LONG_TEXT_TOKENS)
     for text in longest.tolist():
-        out[text] = int8_sum(table, ids[starts[text] : ends[text]]) / lengths[text]
+        out[text] = int8_mean(table, ids[starts[text] : ends[text]])
     rest = np.flatnonzero(lengths <= LONG_TEXT_TOKENS) if len(longest) else np.arange(len(lengths))
     lengths, starts = lengths[rest], starts[rest]
     pieces = (lengths + (PIECE_TOKENS - 1)) // PIECE_TOKENS  # none for a text with no tokens
@@ -66,6 +66,17 @@ def int8_means(
         totals[texts] += sums[first_piece[texts] + k]
     totals /= np.maximum(lengths, 1).astype(np.float32)[:, None]
     out[rest] = totals
+
+
+def int8_mean(table: npt.NDArray[np.int8], ids: npt.NDArray[np.intp]) -> Matrix:
+    """The mean of the rows ``ids`` (at least one), as the float32 path divides: in float32 up to
+    LONG_TEXT_TOKENS tokens, in float64 beyond."""
+    total = int8_sum(table, ids)
+    if len(ids) <= LONG_TEXT_TOKENS:
+        mean: Matrix = total.astype(np.float32)
+        mean /= np.float32(len(ids))
+        return mean
+    return (total / len(ids)).astype(np.float32)
 
 
 def int8_sum(table: npt.NDArray[np.int8], ids: npt.NDArray[np.intp]) -> npt.NDArray[np.float64]:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._narrow import half_to_float, int8_means, int8_sum
+from ._narrow import half_to_float, int8_mean, int8_means
 
 Matrix = npt.NDArray[np.float32]
 BLOCK_BYTES = 512 << 10  # one block's float32 sums: stays in L2 while enough work amortizes each numpy call
@@ -143,12 +143,7 @@ def mean_one(table: npt.NDArray[Any], ids: list[int] | npt.NDArray[np.intp]) -> 
     if count == 0:
         return np.zeros(table.shape[1], dtype=np.float32)
     if table.dtype == np.int8:  # exact integer sums (_narrow)
-        total = int8_sum(table, np.asarray(ids, dtype=np.intp))
-        if count <= LONG_TEXT_TOKENS:  # divided in float32, as the float32 path does
-            mean: npt.NDArray[np.float32] = total.astype(np.float32)
-            mean /= np.float32(count)
-            return mean
-        return (total / count).astype(np.float32)
+        return int8_mean(table, np.asarray(ids, dtype=np.intp))
     if count <= LONG_TEXT_TOKENS:
         rows = table.take(ids, axis=0) if table.flags.c_contiguous else table[ids]
         if rows.dtype == np.float16:
