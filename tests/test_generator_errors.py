@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fastembed_static import ModelFileError, StaticModel
 from fastembed_static.gen import GenerationError, generate
 
 from .helpers import MRL_DIR, make_st_model, write_safetensors
@@ -181,3 +182,25 @@ def test_regenerating_replaces_atomically(good: Path, tmp_path: Path) -> None:
     generate(good, out)
     assert np.fromfile(out / "weights.f32.bin", dtype="<f4")[0] == 2
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != ".out.lock") == ["model", "out"]
+
+
+def test_regenerating_the_same_model_touches_nothing(good: Path, tmp_path: Path) -> None:
+    """Readers tell a replaced file by its inode: an unchanged file must keep its inode (and model.json its bytes)."""
+    out = generate(good, tmp_path / "out")
+    before = {p.name: (p.stat().st_ino, p.read_bytes()) for p in out.iterdir()}
+    generate(good, out)
+    assert {p.name: (p.stat().st_ino, p.read_bytes()) for p in out.iterdir()} == before
+
+
+def test_regenerating_replaces_a_file_corrupted_in_place(good: Path, tmp_path: Path) -> None:
+    """Same name, same size, different bytes: the file is replaced, not trusted because model.json is unchanged."""
+    out = generate(good, tmp_path / "out")
+    weights = out / "weights.f32.bin"
+    data = bytearray(weights.read_bytes())
+    data[100] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="sha256"):
+        StaticModel.from_pretrained(out).verify()
+    generate(good, out)
+    StaticModel.from_pretrained(out).verify()
+    assert sorted(p.name for p in out.iterdir()) == ["model.json", "vocab.py", "weights.f32.bin"]

@@ -222,7 +222,7 @@ def _write_files(
     if scales is not None:
         _write_bytes(staging / SCALES_FILE, scales)
         metadata["scales"] = {"file": SCALES_FILE, "sha256": sha256_file(staging / SCALES_FILE)}
-    _write_text(staging / MODEL_JSON, json.dumps(metadata, indent=2, ensure_ascii=False) + "\n")
+    _write_bytes(staging / MODEL_JSON, _render_model_json(metadata))
 
 
 def _write_bytes(path: Path, data: bytes | memoryview) -> None:
@@ -317,6 +317,10 @@ def _install(staging: Path, out_dir: Path) -> None:
     (under new names where the old version still uses a name), then ``model.json``, which names them, is swapped
     atomically (the pointer), then files only the old version used are removed. ``model.json`` is visible at every
     moment; a reader that read the old ``model.json`` and finds a file gone reads ``model.json`` again.
+
+    A file whose bytes are already in place under its name is left as it is (same inode), and an unchanged
+    ``model.json`` is not rewritten: regenerating the same model changes nothing a reader could notice. Every
+    replacement puts a new file under a name, so a reader can tell by inode whether a name still holds what it read.
     """
     if not out_dir.exists() and not out_dir.is_symlink():
         os.replace(staging, out_dir)
@@ -334,11 +338,15 @@ def _install(staging: Path, out_dir: Path) -> None:
     keep = {MODEL_JSON}
     for entry, key in entries:
         name = entry[key]
+        if name in old_names and _same_bytes(staging / name, out_dir / name):
+            keep.add(name)
+            continue
         target = name if name not in old_names else _tagged(name, tag)
         os.replace(staging / name, out_dir / target)
         entry[key] = target
         keep.add(target)
-    _swap_model_json(staging, out_dir, metadata)
+    if _read_or_none(out_dir / MODEL_JSON) != _render_model_json(metadata):
+        _swap_model_json(staging, out_dir, metadata)
     try:  # back to the usual names: hard-link them into place, point model.json at them, drop the tagged names
         renamed = {}
         for entry, key in entries:
@@ -365,8 +373,33 @@ def _install(staging: Path, out_dir: Path) -> None:
 
 
 def _swap_model_json(staging: Path, out_dir: Path, metadata: dict[str, Any]) -> None:
-    _write_text(staging / MODEL_JSON, json.dumps(metadata, indent=2, ensure_ascii=False) + "\n")
+    _write_bytes(staging / MODEL_JSON, _render_model_json(metadata))
     os.replace(staging / MODEL_JSON, out_dir / MODEL_JSON)
+
+
+def _render_model_json(metadata: dict[str, Any]) -> bytes:
+    return (json.dumps(metadata, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    """Whether regular files ``a`` and ``b`` hold the same bytes (read in 1 MiB blocks; False if either is unreadable)."""
+    try:
+        if not b.is_file() or b.is_symlink() or a.stat().st_size != b.stat().st_size:
+            return False
+        with open(a, "rb") as fa, open(b, "rb") as fb:
+            while block := fa.read(1 << 20):
+                if block != fb.read(len(block)):
+                    return False
+        return True
+    except OSError:
+        return False
 
 
 def _untagged(name: str) -> str:
