@@ -55,27 +55,46 @@ def load(path: Path) -> GeneratedModel:
     meta_path = path / MODEL_JSON
     for attempt in range(_LOAD_ATTEMPTS):
         raw = _read_regular(meta_path, _MAX_JSON_BYTES, "model.json")
+        opened: list[tuple[Path, int]] = []  # every file this attempt read or mapped, its descriptor kept open
         try:
-            model = _load(path, raw)
+            model = _load(path, raw, opened)
+            # Consistent when model.json is unchanged and every name it gives is still the very file that was read.
+            # A generator swaps model.json last, so a file named by a model.json holds what that model.json
+            # describes; each regeneration puts a new file (a new inode) under a name, never an earlier one back,
+            # and an inode held open cannot be reused. So "same bytes in model.json" alone is not enough (two
+            # regenerations, A -> B -> A, restore them while the weights read are B's), and "same inode" closes it.
+            if _read_regular(meta_path, _MAX_JSON_BYTES, "model.json") == raw and all(
+                _still_named(name, fd) for name, fd in opened
+            ):
+                return model
         except _Vanished as e:
             if attempt == _LOAD_ATTEMPTS - 1 or _read_regular(meta_path, _MAX_JSON_BYTES, "model.json") == raw:
                 raise e.error from None
-            continue
-        # model.json unchanged after every file was opened: they all belong to the version it describes (a
-        # generator replacing the model swaps model.json last and only then removes or reuses file names)
-        if _read_regular(meta_path, _MAX_JSON_BYTES, "model.json") == raw:
-            return model
+        finally:
+            for _, fd in opened:
+                os.close(fd)
     raise ModelFileError(meta_path, f"changed {_LOAD_ATTEMPTS} times while it was loaded (being regenerated?)")
 
 
-def _load(path: Path, raw: bytes) -> GeneratedModel:
+def _still_named(path: Path, fd: int) -> bool:
+    """Whether ``path`` still names the file open as ``fd`` (same device and inode)."""
+    try:
+        now = os.stat(path)
+    except OSError:
+        return False
+    then = os.fstat(fd)
+    return (now.st_dev, now.st_ino) == (then.st_dev, then.st_ino)
+
+
+def _load(path: Path, raw: bytes, opened: list[tuple[Path, int]]) -> GeneratedModel:
+    """The model ``raw`` (model.json's bytes) describes; every file opened is appended to ``opened``, still open."""
     meta_path = path / MODEL_JSON
     metadata = _parse_json(meta_path, raw)
     check_metadata(meta_path, metadata)
     rows, dim = metadata["vocab_size"], metadata["dim"]
     dtype = _DTYPES[metadata["dtype"]]
     vocab_path = path / metadata["vocab"]["module"]
-    tokens, size = _load_vocab(vocab_path)
+    tokens, size = _load_vocab(vocab_path, opened)
     if not len(tokens) == size == metadata["vocab"]["tokens"]:
         raise ModelFileError(
             vocab_path,
@@ -87,20 +106,20 @@ def _load(path: Path, raw: bytes) -> GeneratedModel:
         raise ModelFileError(
             meta_path, f"field tokenizer.unk_token: {unk_token!r} is not token {unk_id} ({tokens[unk_id]!r})"
         )
-    weights = _map_weights(path / metadata["weights"]["file"], rows, dim, dtype, metadata["weights"]["bytes"])
+    weights = _map_weights(path / metadata["weights"]["file"], rows, dim, dtype, metadata["weights"]["bytes"], opened)
     scales = None
     if metadata["dtype"] == "int8":
         scales_path = path / metadata["scales"]["file"]
-        data = _read_regular(scales_path, dim * 4 + 1, "int8 scales")
+        data = _read_regular(scales_path, dim * 4 + 1, "int8 scales", opened)
         scales = np.frombuffer(data, dtype="<f4").astype(np.float32) if len(data) % 4 == 0 else None
         if scales is None or scales.shape != (dim,) or not np.isfinite(scales).all():
             raise ModelFileError(scales_path, f"expected {dim} finite float32 scales ({dim * 4} bytes)")
     return GeneratedModel(path, metadata, tokens, weights, scales)
 
 
-def _read_regular(path: Path, limit: int, what: str) -> bytes:
+def _read_regular(path: Path, limit: int, what: str, opened: list[tuple[Path, int]] | None = None) -> bytes:
     """The bytes of ``path``, which must be a regular file of at most ``limit`` bytes (opened without blocking,
-    so a FIFO is refused instead of hanging)."""
+    so a FIFO is refused instead of hanging). With ``opened``, the descriptor is appended to it, left open."""
     fd = _open_regular(path, what)
     try:
         size = os.fstat(fd).st_size
@@ -111,7 +130,10 @@ def _read_regular(path: Path, limit: int, what: str) -> bytes:
     except OSError as e:
         raise ModelFileError(path, f"cannot read {what}: {e}") from e
     finally:
-        os.close(fd)
+        if opened is None:
+            os.close(fd)
+        else:
+            opened.append((path, fd))
 
 
 def _open_regular(path: Path, what: str) -> int:
@@ -250,11 +272,11 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 _BUNDLED_DIR = _PACKAGE_DIR / "_models"
 
 
-def _load_vocab(path: Path) -> tuple[list[str], int]:
+def _load_vocab(path: Path, opened: list[tuple[Path, int]]) -> tuple[list[str], int]:
     bundled = _bundled_vocab(path)
     if bundled is not None:
         return bundled
-    raw = _read_regular(path, _MAX_VOCAB_BYTES, "vocabulary module")
+    raw = _read_regular(path, _MAX_VOCAB_BYTES, "vocabulary module", opened)
     try:
         return parse_vocab_module(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
@@ -280,7 +302,9 @@ def _bundled_vocab(path: Path) -> tuple[list[str], int] | None:
         return None
 
 
-def _map_weights(path: Path, rows: int, dim: int, dtype: np.dtype[Any], expected_bytes: int) -> Any:
+def _map_weights(
+    path: Path, rows: int, dim: int, dtype: np.dtype[Any], expected_bytes: int, opened: list[tuple[Path, int]]
+) -> Any:
     fd = _open_regular(path, "weights file")
     try:
         size = os.fstat(fd).st_size
@@ -292,7 +316,7 @@ def _map_weights(path: Path, rows: int, dim: int, dtype: np.dtype[Any], expected
     except OSError as e:
         raise ModelFileError(path, f"cannot map weights file: {e}") from e
     finally:
-        os.close(fd)
+        opened.append((path, fd))
     return np.frombuffer(mapped, dtype=dtype).reshape(rows, dim)
 
 

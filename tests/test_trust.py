@@ -387,6 +387,35 @@ def test_loading_while_another_process_regenerates(source: Path, second_source: 
     assert sorted(p.name for p in out.iterdir()) == ["model.json", "vocab.py", "weights.f32.bin"]
 
 
+def test_regenerations_a_b_a_while_loading_give_a_consistent_model(
+    source: Path, second_source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race the soak test once caught (CI, 2026-11-27): a loader reads model.json (version A), another process
+    regenerates B and then A again while the loader opens the weights, so the loader maps B's weights under a
+    model.json whose bytes are A's again. Replayed here deterministically: the loader must notice and read again."""
+    from fastembed_static import _model_files
+
+    out = generate(source, tmp_path / "out")
+    answer_a = StaticModel.from_pretrained(generate(source, tmp_path / "a")).encode(texts())
+    map_weights = _model_files._map_weights
+    calls = 0
+
+    def regenerating_map_weights(*args: object) -> object:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            generate(second_source, out)  # the weights file is now B's ...
+            mapped = map_weights(*args)  # type: ignore[arg-type]
+            generate(source, out)  # ... and model.json is A's again, byte for byte
+            return mapped
+        return map_weights(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_model_files, "_map_weights", regenerating_map_weights)
+    model = StaticModel.from_pretrained(out)
+    assert calls == 2, "the first attempt was accepted"
+    np.testing.assert_array_equal(model.encode(texts()), answer_a)
+
+
 def test_concurrent_generation_into_one_output(source: Path, second_source: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     writers = [
