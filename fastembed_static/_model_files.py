@@ -28,7 +28,7 @@ _DTYPES: dict[str, np.dtype[Any]] = {name: np.dtype(numpy_dtype) for name, (nump
 _MAX_JSON_BYTES = 64 << 20
 _MAX_VOCAB_BYTES = 1 << 30
 _HEX = frozenset("0123456789abcdef")
-_LOAD_ATTEMPTS = 5  # a generator replacing the model between reading model.json and opening its files: read again
+_LOAD_ATTEMPTS = 10  # a generator replacing the model between reading model.json and opening its files: read again
 
 
 class GeneratedModel(NamedTuple):  # not a dataclass: dataclasses imports inspect, slow at cold start
@@ -55,24 +55,29 @@ def load(path: Path) -> GeneratedModel:
     meta_path = path / MODEL_JSON
     for attempt in range(_LOAD_ATTEMPTS):
         raw = _read_regular(meta_path, _MAX_JSON_BYTES, "model.json")
+        metadata = _parse_json(meta_path, raw)
+        check_metadata(meta_path, metadata)
         opened: list[tuple[Path, int]] = []  # every file this attempt read or mapped, its descriptor kept open
         try:
-            model = _load(path, raw, opened)
+            files = _read_files(path, metadata, opened)
             # Consistent when model.json is unchanged and every name it gives is still the very file that was read.
             # A generator swaps model.json last, so a file named by a model.json holds what that model.json
             # describes; each regeneration puts a new file (a new inode) under a name, never an earlier one back,
             # and an inode held open cannot be reused. So "same bytes in model.json" alone is not enough (two
             # regenerations, A -> B -> A, restore them while the weights read are B's), and "same inode" closes it.
-            if _read_regular(meta_path, _MAX_JSON_BYTES, "model.json") == raw and all(
+            # Parsing waits until after this check, which keeps the window a regeneration can fall into short.
+            consistent = _read_regular(meta_path, _MAX_JSON_BYTES, "model.json") == raw and all(
                 _still_named(name, fd) for name, fd in opened
-            ):
-                return model
+            )
         except _Vanished as e:
             if attempt == _LOAD_ATTEMPTS - 1 or _read_regular(meta_path, _MAX_JSON_BYTES, "model.json") == raw:
                 raise e.error from None
+            consistent = False
         finally:
             for _, fd in opened:
                 os.close(fd)
+        if consistent:
+            return _build(path, metadata, *files)
     raise ModelFileError(meta_path, f"changed {_LOAD_ATTEMPTS} times while it was loaded (being regenerated?)")
 
 
@@ -86,15 +91,32 @@ def _still_named(path: Path, fd: int) -> bool:
     return (now.st_dev, now.st_ino) == (then.st_dev, then.st_ino)
 
 
-def _load(path: Path, raw: bytes, opened: list[tuple[Path, int]]) -> GeneratedModel:
-    """The model ``raw`` (model.json's bytes) describes; every file opened is appended to ``opened``, still open."""
-    meta_path = path / MODEL_JSON
-    metadata = _parse_json(meta_path, raw)
-    check_metadata(meta_path, metadata)
+_Vocab = tuple[list[str], int] | bytes  # parsed (a bundled model's, imported), or the module's bytes to parse
+
+
+def _read_files(
+    path: Path, metadata: dict[str, Any], opened: list[tuple[Path, int]]
+) -> tuple[_Vocab, npt.NDArray[Any], bytes | None]:
+    """Read (or map) the files a checked ``metadata`` names, without parsing them; each one opened is appended to
+    ``opened``, still open."""
+    vocab_path = path / metadata["vocab"]["module"]
+    vocab = _bundled_vocab(vocab_path) or _read_regular(vocab_path, _MAX_VOCAB_BYTES, "vocabulary module", opened)
     rows, dim = metadata["vocab_size"], metadata["dim"]
     dtype = _DTYPES[metadata["dtype"]]
+    weights = _map_weights(path / metadata["weights"]["file"], rows, dim, dtype, metadata["weights"]["bytes"], opened)
+    scales = None
+    if metadata["dtype"] == "int8":
+        scales = _read_regular(path / metadata["scales"]["file"], dim * 4 + 1, "int8 scales", opened)
+    return vocab, weights, scales
+
+
+def _build(
+    path: Path, metadata: dict[str, Any], vocab: _Vocab, weights: npt.NDArray[Any], scales_raw: bytes | None
+) -> GeneratedModel:
+    """Parse and cross-check what :func:`_read_files` read; raise ModelFileError naming the file at fault."""
+    meta_path = path / MODEL_JSON
     vocab_path = path / metadata["vocab"]["module"]
-    tokens, size = _load_vocab(vocab_path, opened)
+    tokens, size = _parse_vocab(vocab_path, vocab) if isinstance(vocab, bytes) else vocab
     if not len(tokens) == size == metadata["vocab"]["tokens"]:
         raise ModelFileError(
             vocab_path,
@@ -106,14 +128,14 @@ def _load(path: Path, raw: bytes, opened: list[tuple[Path, int]]) -> GeneratedMo
         raise ModelFileError(
             meta_path, f"field tokenizer.unk_token: {unk_token!r} is not token {unk_id} ({tokens[unk_id]!r})"
         )
-    weights = _map_weights(path / metadata["weights"]["file"], rows, dim, dtype, metadata["weights"]["bytes"], opened)
     scales = None
-    if metadata["dtype"] == "int8":
-        scales_path = path / metadata["scales"]["file"]
-        data = _read_regular(scales_path, dim * 4 + 1, "int8 scales", opened)
-        scales = np.frombuffer(data, dtype="<f4").astype(np.float32) if len(data) % 4 == 0 else None
+    if scales_raw is not None:
+        dim = metadata["dim"]
+        scales = np.frombuffer(scales_raw, dtype="<f4").astype(np.float32) if len(scales_raw) % 4 == 0 else None
         if scales is None or scales.shape != (dim,) or not np.isfinite(scales).all():
-            raise ModelFileError(scales_path, f"expected {dim} finite float32 scales ({dim * 4} bytes)")
+            raise ModelFileError(
+                path / metadata["scales"]["file"], f"expected {dim} finite float32 scales ({dim * 4} bytes)"
+            )
     return GeneratedModel(path, metadata, tokens, weights, scales)
 
 
@@ -272,11 +294,7 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 _BUNDLED_DIR = _PACKAGE_DIR / "_models"
 
 
-def _load_vocab(path: Path, opened: list[tuple[Path, int]]) -> tuple[list[str], int]:
-    bundled = _bundled_vocab(path)
-    if bundled is not None:
-        return bundled
-    raw = _read_regular(path, _MAX_VOCAB_BYTES, "vocabulary module", opened)
+def _parse_vocab(path: Path, raw: bytes) -> tuple[list[str], int]:
     try:
         return parse_vocab_module(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
