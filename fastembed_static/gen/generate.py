@@ -338,15 +338,14 @@ def _install(staging: Path, out_dir: Path) -> None:
     keep = {MODEL_JSON}
     for entry, key in entries:
         name = entry[key]
-        if name in old_names and _same_bytes(staging / name, out_dir / name):
+        if name in old_names and _holds(out_dir / name, (staging / name).stat().st_size, entry["sha256"]):
             keep.add(name)
             continue
         target = name if name not in old_names else _tagged(name, tag)
         os.replace(staging / name, out_dir / target)
         entry[key] = target
         keep.add(target)
-    if _read_or_none(out_dir / MODEL_JSON) != _render_model_json(metadata):
-        _swap_model_json(staging, out_dir, metadata)
+    _swap_model_json(staging, out_dir, metadata)
     try:  # back to the usual names: hard-link them into place, point model.json at them, drop the tagged names
         renamed = {}
         for entry, key in entries:
@@ -373,7 +372,14 @@ def _install(staging: Path, out_dir: Path) -> None:
 
 
 def _swap_model_json(staging: Path, out_dir: Path, metadata: dict[str, Any]) -> None:
-    _write_bytes(staging / MODEL_JSON, _render_model_json(metadata))
+    """Point the output at ``metadata``: ``model.json`` replaced atomically, unless it already holds these bytes."""
+    rendered = _render_model_json(metadata)
+    try:
+        if (out_dir / MODEL_JSON).read_bytes() == rendered:
+            return
+    except OSError:
+        pass  # missing or unreadable: replaced
+    _write_bytes(staging / MODEL_JSON, rendered)
     os.replace(staging / MODEL_JSON, out_dir / MODEL_JSON)
 
 
@@ -381,23 +387,12 @@ def _render_model_json(metadata: dict[str, Any]) -> bytes:
     return (json.dumps(metadata, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def _read_or_none(path: Path) -> bytes | None:
+def _holds(path: Path, size: int, sha256: str) -> bool:
+    """Whether ``path`` is a regular file of this size and sha256 (False if it cannot be read)."""
     try:
-        return path.read_bytes()
-    except OSError:
-        return None
-
-
-def _same_bytes(a: Path, b: Path) -> bool:
-    """Whether regular files ``a`` and ``b`` hold the same bytes (read in 1 MiB blocks; False if either is unreadable)."""
-    try:
-        if not b.is_file() or b.is_symlink() or a.stat().st_size != b.stat().st_size:
+        if not path.is_file() or path.is_symlink() or path.stat().st_size != size:
             return False
-        with open(a, "rb") as fa, open(b, "rb") as fb:
-            while block := fa.read(1 << 20):
-                if block != fb.read(len(block)):
-                    return False
-        return True
+        return sha256_file(path) == sha256
     except OSError:
         return False
 
