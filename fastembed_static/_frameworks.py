@@ -42,9 +42,17 @@ def check_options(model: StaticModel, dim: object, normalize: object) -> None:
 
 
 def encode_lists(
-    model: StaticModel, texts: Sequence[str], *, dim: int | None, normalize: bool | None, batch_size: int = 1024
+    model: StaticModel,
+    texts: Sequence[str],
+    *,
+    dim: int | None,
+    normalize: bool | None,
+    batch_size: int = 1024,
+    show_progress_bar: bool = False,
 ) -> list[list[float]]:
     """``model.encode(texts)`` as lists of Python floats (each float32 value converted exactly)."""
-    vectors = model.encode(list(texts), dim=dim, normalize=normalize, batch_size=batch_size)
+    vectors = model.encode(
+        list(texts), dim=dim, normalize=normalize, batch_size=batch_size, show_progress_bar=show_progress_bar
+    )
     rows: list[list[float]] = vectors.tolist()
     return rows

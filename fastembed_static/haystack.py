@@ -196,6 +196,11 @@ class FastEmbedStaticDocumentEmbedder(_Embedder):
         model = self._loaded()
         texts = [self._text(d) for d in documents]
         vectors = encode_lists(
-            model, texts, dim=self.truncate_dim, normalize=self.normalize_embeddings, batch_size=self.batch_size
+            model,
+            texts,
+            dim=self.truncate_dim,
+            normalize=self.normalize_embeddings,
+            batch_size=self.batch_size,
+            show_progress_bar=self.progress_bar,
         )
         return {"documents": [replace(d, embedding=v) for d, v in zip(documents, vectors)]}
