@@ -72,9 +72,10 @@ def test_pipelines_match_numpy_top_k(no_network: list[object]) -> None:
     search = _query_pipeline(store)
     # Haystack 3 loads components only from modules the caller allows.
     reloaded = Pipeline.loads(search.dumps(), allowed_modules=["fastembed_static.haystack"])
+    text_embedder = FastEmbedStaticTextEmbedder()
     hits = 0
     for query in queries:
-        embedding = FastEmbedStaticTextEmbedder().run(text=query)["embedding"]
+        embedding = text_embedder.run(text=query)["embedding"]
         assert np.array_equal(np.array(embedding), model.encode(query).astype(np.float64))
         expected, scores = reference_top_k(doc_vectors, model.encode(query), K, "dot")
         found = search.run({"embed": {"text": query}})["retrieve"]["documents"]

@@ -27,7 +27,7 @@ from .helpers import (
 os.environ.update(FRAMEWORK_ENV)
 pytest.importorskip("llama_index.core", reason="needs the llama-index extra: pip install '.[llama-index]'")
 
-from llama_index.core import VectorStoreIndex  # noqa: E402
+from llama_index.core import Document, VectorStoreIndex  # noqa: E402
 from llama_index.core.schema import MetadataMode, TextNode  # noqa: E402
 
 from fastembed_static import StaticModel  # noqa: E402
@@ -74,6 +74,24 @@ def test_vector_store_index_matches_numpy_top_k(no_network: list[object]) -> Non
         return [[r.node.node_id for r in await retriever.aretrieve(q)] for q in queries[:5]]
 
     assert asyncio.run(retrieve_async()) == [[r.node.node_id for r in retriever.retrieve(q)] for q in queries[:5]]
+    assert no_network == []
+
+
+def test_from_documents_embeds_the_split_nodes(no_network: list[object]) -> None:
+    """The README's path: VectorStoreIndex.from_documents splits with LlamaIndex's default SentenceSplitter (its
+    tiktoken tokenizer from the copy llama-index-core ships, offline), then embeds each node's embed-mode content."""
+    texts = retrieval_corpus()[:60]
+    model = StaticModel.default()
+    documents = [Document(text=text, metadata={"pep_paragraph": i}) for i, text in enumerate(texts)]
+    index = VectorStoreIndex.from_documents(documents, embed_model=FastEmbedStaticEmbedding())
+    nodes = list(index.docstore.docs.values())
+    assert len(nodes) == len(texts)  # each paragraph is shorter than one chunk
+    embedded = [node.get_content(metadata_mode=MetadataMode.EMBED) for node in nodes]
+    assert all(f"pep_paragraph: {node.metadata['pep_paragraph']}" in text for node, text in zip(nodes, embedded))
+    stored = np.array([index.vector_store.get(node.node_id) for node in nodes])
+    assert np.array_equal(stored, model.encode(embedded).astype(np.float64))
+    found = index.as_retriever(similarity_top_k=1).retrieve(texts[17])
+    assert found[0].node.metadata["pep_paragraph"] == 17
     assert no_network == []
 
 
