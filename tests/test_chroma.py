@@ -140,6 +140,18 @@ def test_persistent_collection_rebuilds_its_embedding_function_from_disk(
     assert reopened["stored"]["name"] == "fastembed_static"
     assert (reopened["space"], reopened["count"]) == ("cosine", len(corpus))
     assert _check_ranking(reopened["ids"], reopened["distances"], queries, doc_vectors) == 10
+
+    # A process that has not imported fastembed_static.chroma cannot rebuild the function (README says so).
+    run = subprocess.run(
+        [sys.executable, "-c", REOPEN.replace("import fastembed_static.chroma", "pass"), str(path)],
+        input=json.dumps(queries[:1]),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **FRAMEWORK_ENV},
+        cwd=tmp_path,
+    )
+    assert run.returncode != 0 and "Embedding function fastembed_static not found" in run.stderr, run.stderr
     assert no_network == []
 
 
