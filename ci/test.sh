@@ -14,7 +14,8 @@ python -m pip install --quiet --upgrade pip
 python -m pip install --quiet torch==2.13.0
 # FASTEMBED_STATIC_MYPYC=1: a failed compilation fails the build instead of falling back to pure Python.
 # ray, spark: the Ray Data and Spark integrations are tested on real local clusters (Spark needs java, see .ci/run).
-FASTEMBED_STATIC_MYPYC=1 python -m pip install --quiet ".[test,ray,spark]"
+# frameworks: the LangChain, LlamaIndex, Chroma and Haystack adapters are tested in those frameworks' own stores.
+FASTEMBED_STATIC_MYPYC=1 python -m pip install --quiet ".[test,ray,spark,frameworks]"
 
 python -m mypy
 ruff check . && ruff format --check .

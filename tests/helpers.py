@@ -121,3 +121,86 @@ def write_corpus_parquet(folder: Path, corpus: list[str], null_rows: Sequence[in
     folder.mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.table({"id": ids[order], "text": [texts[i] for i in order]}), folder / "part-0.parquet")
     return folder
+
+
+# The framework adapters' tests (test_langchain.py, test_llama_index.py, test_chroma.py, test_haystack.py).
+
+FRAMEWORK_ENV = {
+    "ANONYMIZED_TELEMETRY": "False",  # chromadb
+    "HAYSTACK_TELEMETRY_ENABLED": "False",
+    "HF_HUB_OFFLINE": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+"""Telemetry off: set (in os.environ) before a framework is imported; the tests also refuse every socket."""
+
+
+def retrieval_corpus(rows: int = 400) -> list[str]:
+    """``rows`` distinct PEP paragraphs of 200 to 1,500 characters, spread over the PEPs (every 10th such one)."""
+    seen: set[str] = set()
+    picked = []
+    for text in pep_paragraphs():
+        if 200 <= len(text) <= 1500 and text not in seen:
+            seen.add(text)
+            picked.append(text)
+    corpus = picked[::10]
+    assert len(corpus) >= rows
+    return corpus[:rows]
+
+
+def retrieval_queries(corpus: Sequence[str]) -> tuple[list[str], dict[str, int]]:
+    """Real queries for the framework tests: 20 GooAQ queries, and for every 40th document a query made of its own
+    first 12 words, mapped to that document's index (the expected hit)."""
+    expected = {" ".join(corpus[i].split()[:12]): i for i in range(0, len(corpus), 40)}
+    return gooaq_queries()[:20] + list(expected), expected
+
+
+def reference_top_k(
+    doc_vectors: np.ndarray, query_vector: np.ndarray, k: int, metric: str
+) -> tuple[list[int], np.ndarray]:
+    """The top ``k`` documents by ``metric`` ("cosine" or "dot"), computed in float64 from the float32 vectors: their
+    indices best first (ties by index), and the scores of all documents."""
+    docs = doc_vectors.astype(np.float64)
+    query = query_vector.astype(np.float64)
+    scores = docs @ query
+    if metric == "cosine":
+        scores = scores / (np.linalg.norm(docs, axis=1) * np.linalg.norm(query))
+    else:
+        assert metric == "dot"
+    order = np.argsort(-scores, kind="stable")[:k]
+    return [int(i) for i in order], scores
+
+
+def assert_same_ranking(got: Sequence[int], expected: Sequence[int], scores: np.ndarray, tol: float = 1e-6) -> None:
+    """``got`` (document indices from a framework, best first) is the reference top-k ``expected``: equal, except
+    that documents whose reference scores differ by less than ``tol`` (float32 vs float64 arithmetic) may swap."""
+    assert len(got) == len(expected), (got, expected)
+    assert len(set(got)) == len(got), got
+    if list(got) == list(expected):
+        return
+    for rank, (g, e) in enumerate(zip(got, expected)):
+        assert abs(scores[g] - scores[e]) < tol, (
+            f"rank {rank}: got document {g} ({scores[g]}), expected {e} ({scores[e]})"
+        )
+
+
+def refuse_network(monkeypatch: Any) -> list[object]:
+    """Make every Internet socket connection and name lookup of this process fail (and record it): a framework that
+    tries the network fails the test at once instead of hanging on a timeout. Returns the list of attempts."""
+    import socket
+
+    attempts: list[object] = []
+    connect = socket.socket.connect
+
+    def guarded_connect(sock: socket.socket, address: Any) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            attempts.append(address)
+            raise OSError(f"test: network refused ({address!r})")
+        connect(sock, address)
+
+    def refused_lookup(*args: Any, **kwargs: Any) -> Any:
+        attempts.append(args[:2])
+        raise socket.gaierror(f"test: name lookup refused ({args[:2]!r})")
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    monkeypatch.setattr(socket, "getaddrinfo", refused_lookup)
+    return attempts
