@@ -9,7 +9,7 @@ import time
 
 from . import common
 
-KINDS = ["short", "paragraph", "long"]
+KINDS = ["short", "paragraph", "long", "broad"]
 
 
 def _encode_accepts(name):
@@ -125,9 +125,10 @@ class Storage:
 
 
 class EncodeWorkers:
-    """2k long texts with ``workers=`` processes (skipped when ``encode`` has no ``workers``)."""
+    """2k long texts (PEP chunks or broad prose) with ``workers=`` processes (skipped when ``encode`` has no
+    ``workers``)."""
 
-    params = ([1, 2], ["long"])
+    params = ([1, 2], ["long", "broad"])
     param_names = ["workers", "texts"]
     timeout = 600
 
@@ -143,9 +144,10 @@ class EncodeWorkers:
 
 
 class EncodeThreads:
-    """10k short or 2k long texts with ``threads=`` (skipped on commits whose ``encode`` has no ``threads``)."""
+    """10k short or 2k long texts (PEP chunks or broad prose) with ``threads=`` (skipped on commits whose ``encode``
+    has no ``threads``)."""
 
-    params = ([1, 2], ["short", "long"])
+    params = ([1, 2], ["short", "long", "broad"])
     param_names = ["threads", "texts"]
     timeout = 600
 

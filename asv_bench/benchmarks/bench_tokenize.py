@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from . import common
 
-KINDS = ["short", "paragraph", "long"]
+KINDS = ["short", "paragraph", "long", "broad"]
 
 
 class Tokenize:

@@ -9,7 +9,9 @@ model and the texts.
   by the generator of the *installed* package into a folder keyed by a fingerprint of that package's files: a
   commit that changes the generator gets a freshly generated model (and a commit that changes nothing reuses it).
 - The texts: "short" (the 10,000 GooAQ queries), "paragraph" (blank-line separated blocks of the PEPs), "long"
-  (whole PEPs cut at line ends into ~400-token chunks), cached on disk as JSON.
+  (whole PEPs cut at line ends into ~400-token chunks), "broad" (Jane Austen's six novels cut the same way: long
+  texts of broad-vocabulary English prose, about 200 distinct tokens in each ~407-token text where a PEP chunk has
+  about 140, so more distinct rows of the table per text), cached on disk as JSON.
 
 Self-contained on purpose: numpy and the installed ``fastembed_static`` only, so the same file runs against any
 commit's package.
@@ -57,7 +59,7 @@ def data_dir():
     return path
 
 
-DATA_FILES = ("static-retrieval-mrl-en-v1/tokenizer.json", "gooaq-10k.txt", "peps.tar.xz")
+DATA_FILES = ("static-retrieval-mrl-en-v1/tokenizer.json", "gooaq-10k.txt", "peps.tar.xz", "austen.tar.xz")
 
 
 def tokenizer_json():
@@ -236,6 +238,15 @@ def pep_documents():
         return [archive.extractfile(m).read().decode("utf-8") for m in members]
 
 
+def austen_documents():
+    """Jane Austen's six novels, whole, in the package's book order (from ``tests/data/austen.tar.xz``)."""
+    with tarfile.open(data_dir() / "austen.tar.xz", "r:xz") as archive:
+        members = sorted(
+            (m for m in archive.getmembers() if m.isfile() and m.name.endswith(".txt")), key=lambda m: m.name
+        )
+        return [archive.extractfile(m).read().decode("utf-8") for m in members]
+
+
 def gooaq_queries():
     lines = (data_dir() / "gooaq-10k.txt").read_text(encoding="utf-8").splitlines()
     return [t for t in lines if t.strip()]
@@ -270,11 +281,12 @@ def _make_texts(kind):
         return gooaq_queries()
     if kind == "paragraph":
         return [p for doc in pep_documents() for p in re.split(r"\n\s*\n", doc) if p.strip()]
-    if kind == "long":
+    if kind in ("long", "broad"):
         # Token counts from the installed tokenizer (ids identical to HF tokenizers, which the tests check); the
         # chunks are cached, so every later commit measures the same texts.
         model = load_model(model_path())
-        return chunk_documents(pep_documents(), lambda line: len(model.tokenize(line)), LONG_CHUNK_TOKENS)
+        docs = pep_documents() if kind == "long" else austen_documents()
+        return chunk_documents(docs, lambda line: len(model.tokenize(line)), LONG_CHUNK_TOKENS)
     raise ValueError(f"unknown kind of text {kind!r}")
 
 
@@ -282,12 +294,19 @@ KIND_DESCRIPTIONS = {
     "short": "GooAQ queries (tests/data/gooaq-10k.txt), in order",
     "paragraph": "PEP paragraphs (blank-line separated), taken evenly across all PEPs",
     "long": f"whole PEPs cut at line ends into ~{LONG_CHUNK_TOKENS}-token chunks, taken evenly",
+    "broad": f"Jane Austen's six novels (tests/data/austen.tar.xz) cut at line ends into ~{LONG_CHUNK_TOKENS}-token"
+    " passages of broad-vocabulary prose, taken evenly",
 }
 
 
 def all_texts(kind):
     """Every text of a kind, cached on disk (keyed by the data files)."""
-    names = {"short": ("gooaq-10k.txt",), "paragraph": ("peps.tar.xz",), "long": ("peps.tar.xz",)}[kind]
+    names = {
+        "short": ("gooaq-10k.txt",),
+        "paragraph": ("peps.tar.xz",),
+        "long": ("peps.tar.xz",),
+        "broad": ("austen.tar.xz",),
+    }[kind]
     key = hashlib.sha256("|".join(sha256_file(data_dir() / n) for n in names).encode()).hexdigest()[:12]
     path = cache_dir() / f"texts-{LAYOUT_VERSION}-{kind}-{key}.json"
     if not path.is_file():
@@ -302,7 +321,7 @@ def all_texts(kind):
 
 def texts(kind, n=MAX_TEXTS):
     """``n`` texts of a kind: "short" the first ``n`` queries; "paragraph" and "long" taken evenly across every
-    PEP; cycled if there are fewer than ``n``."""
+    PEP, "broad" across the six novels; cycled if there are fewer than ``n``."""
     items = all_texts(kind)
     items = items[:n] if kind == "short" else spread(items, n)
     while len(items) < n:

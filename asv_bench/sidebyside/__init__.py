@@ -19,6 +19,8 @@ Systems (the ones not installed are skipped, with a note):
 - ``sentence-transformers``: ``SentenceTransformer`` with a ``StaticEmbedding`` module on the same files;
 - ``model2vec``: ``model2vec.StaticModel`` on the same table and tokenizer in the model2vec layout;
 - ``laghu+laghu-rs``: ``laghu.load`` of the model2vec layout, Rust WordPiece and fused pooling (laghu-rs);
+- ``static-embed-runner``: ``StaticEmbedRunner.load`` of the sentence-transformers layout, numpy only, its
+  pure-Python WordPiece;
 - ``tokenizers+numpy``: the hand-written obvious way, HF ``tokenizers.encode_batch`` + ``np.add.reduceat``;
 - floors: HF tokenizers alone, nanotoken alone, fastembed-static's tokenizer alone, torch
   ``EmbeddingBag(mode="mean")`` over precomputed ids, and fastembed-static's pooling alone over precomputed ids.

@@ -29,7 +29,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.texts is not None:
         n = args.texts
         sizes = dataclasses.replace(
-            sizes, short=n, paragraphs=n, long=max(1, n // 5), latency=min(sizes.latency, n), small=min(sizes.small, n)
+            sizes,
+            short=n,
+            paragraphs=n,
+            long=max(1, n // 5),
+            broad=max(1, n // 5),
+            latency=min(sizes.latency, n),
+            small=min(sizes.small, n),
         )
     repeats = args.repeats if args.repeats is not None else (3 if args.quick else 7)
     if args.model:
@@ -76,11 +82,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 where = f"dim={dim}, {mode.label}"
                 timing.log(f"{where}: setting up the systems")
                 systems = sysmod.make_systems(bench, fe, dim, dtypes, args.batch_size, mode, skipped, notes_once)
-                n_short, n_para, n_long = sizes.agreement
+                n_short, n_para, n_long, n_broad = sizes.agreement
                 sample = (
                     by_name["short"].texts[:n_short]
                     + common.spread(by_name["paragraphs"].texts, n_para)
                     + common.spread(by_name["long"].texts, n_long)
+                    + common.spread(by_name["broad"].texts, n_broad)
                     + ["", "[MASK] and [CLS]", "naïve café — 東京"]
                 )
                 timing.log(f"{where}: agreement check on {len(sample)} texts")
@@ -274,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         " fewer times, at least once (default 60)",
     )
     parser.add_argument(
-        "--texts", type=int, help="texts per workload (the long one gets a fifth); default 10000, --quick 300"
+        "--texts", type=int, help="texts per workload (the long and broad ones get a fifth); default 10000, --quick 300"
     )
     parser.add_argument("--batch-size", type=int, default=1024, help="batch_size for every system (default 1024)")
     fmt = parser.add_mutually_exclusive_group()

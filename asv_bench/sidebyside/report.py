@@ -338,6 +338,7 @@ def markdown(report: dict[str, Any]) -> str:
     lines.append(
         "- one-thread sections: TOKENIZERS_PARALLELISM=false (HF tokenizers, sentence-transformers, model2vec),"
         " torch.set_num_threads(1), laghu-rs threads=1, nanotoken parallel=False, model2vec use_multiprocessing=False,"
+        " static-embed-runner's BLAS matmul pinned to 1 thread (threadpoolctl, around its calls),"
         " fastembed-static threads=1 where encode() has that argument; default sections: every library as it runs"
         f" out of the box (torch.get_num_threads() {t['torch_default_threads']})"
     )
@@ -419,6 +420,7 @@ def versions() -> dict[str, str | None]:
         "laghu",
         "laghu-rs",
         "nanotoken",
+        "static-embed-runner",
         "tokenizers",
         "threadpoolctl",
     )

@@ -8,6 +8,7 @@ HF tokenizers' parallelism, laghu-rs threads, nanotoken's pool), ``default`` lea
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.metadata
 import inspect
@@ -269,6 +270,49 @@ def laghu_system(bench: BenchModel, dim: int, full_dim: int, batch_size: int, fe
     )
 
 
+def static_embed_runner_system(bench: BenchModel, dim: int, full_dim: int, batch_size: int, mode: Threading) -> System:
+    """static-embed-runner: numpy only, a pure-Python WordPiece ("lite" tokenizer backend, never its optional HF
+    tokenizers fallback), pooling as a token-count matrix times the batch's distinct rows (a BLAS matmul).
+
+    It reads the sentence-transformers layout (``model.safetensors`` with ``embedding.weight``: every token is
+    averaged, [UNK] included, as sentence-transformers does); given the model2vec layout it would drop [UNK] like
+    model2vec. Its ``encode`` takes no batch size and builds a texts x distinct-ids matrix, so it is called once
+    per ``batch_size`` texts. One-thread sections pin the BLAS pool to one thread around its calls (threadpoolctl).
+    """
+    ser = module("static_embed_runner")
+    runner = ser.StaticEmbedRunner.load(str(bench.st_dir), tokenizer_backend="lite")
+    if runner.tokenizer_backend != "lite" or runner.model_format != "static-embedding":
+        raise RuntimeError(f"loaded {runner.model_format} with the {runner.tokenizer_backend} tokenizer")
+    truncate = None if dim == full_dim else dim
+    limit: Callable[[], Any] = contextlib.nullcontext
+    blas = "BLAS threads as numpy starts them"
+    if mode.one:
+        if installed("threadpoolctl") is None:
+            blas = "BLAS threads NOT pinned (threadpoolctl not installed)"
+        else:
+            controller = module("threadpoolctl").ThreadpoolController()
+            limit = lambda: controller.limit(limits=1, user_api="blas")  # noqa: E731
+            blas = "BLAS pinned to 1 thread (threadpoolctl)"
+
+    def encode(texts: list[str]) -> Any:
+        with limit():
+            parts = [runner.encode(b, normalize=False, truncate_dim=truncate) for b in batches(texts, batch_size)]
+        return np.concatenate(parts) if parts else np.zeros((0, dim), dtype=np.float32)
+
+    def one(text: str) -> Timed:
+        return lambda: runner.encode(text, normalize=False, truncate_dim=truncate)
+
+    return System(
+        "static-embed-runner",
+        "peer",
+        lambda texts: lambda: encode(texts),
+        one,
+        lambda texts: np.asarray(encode(texts), dtype=np.float32),
+        note="StaticEmbedRunner.load(sentence-transformers layout, tokenizer_backend='lite'), pure-Python WordPiece,"
+        f" encode() per {batch_size} texts, {blas}" + (f", truncate_dim={dim}" if truncate else ""),
+    )
+
+
 def hf_tokenizer(path: Any) -> Any:
     tokenizer = module("tokenizers").Tokenizer.from_file(str(path))
     tokenizer.no_truncation()
@@ -456,6 +500,11 @@ def make_systems(
         ),
         (("model2vec",), "model2vec", lambda: model2vec_system(bench, dim, full_dim, batch_size, fe, mode)),
         (("laghu", "laghu-rs"), LAGHU, lambda: laghu_system(bench, dim, full_dim, batch_size, fe, mode)),
+        (
+            ("static-embed-runner",),
+            "static-embed-runner",
+            lambda: static_embed_runner_system(bench, dim, full_dim, batch_size, mode),
+        ),
     ]
     for dists, name, make in peers:
         missing = [d for d in dists if installed(d) is None]

@@ -117,9 +117,10 @@ class Sizes:
     short: int
     paragraphs: int
     long: int
+    broad: int
     latency: int
     small: int  # texts for the 32-text calls
-    agreement: tuple[int, int, int]
+    agreement: tuple[int, int, int, int]  # short, paragraphs, long, broad texts
     cold_runs: int
     first_rounds: int
 
@@ -128,14 +129,23 @@ FULL = Sizes(
     short=10_000,
     paragraphs=10_000,
     long=2_000,
+    broad=2_000,
     latency=1_000,
     small=2_048,
-    agreement=(500, 200, 20),
+    agreement=(500, 200, 20, 20),
     cold_runs=10,
     first_rounds=5,
 )
 QUICK = Sizes(
-    short=300, paragraphs=200, long=30, latency=50, small=128, agreement=(100, 50, 5), cold_runs=2, first_rounds=2
+    short=300,
+    paragraphs=200,
+    long=30,
+    broad=30,
+    latency=50,
+    small=128,
+    agreement=(100, 50, 5, 5),
+    cold_runs=2,
+    first_rounds=2,
 )
 
 
@@ -150,4 +160,5 @@ def make_workloads(fe: Any, sizes: Sizes) -> list[Workload]:
         tokenized("short", "short", sizes.short),
         tokenized("paragraphs", "paragraph", sizes.paragraphs),
         tokenized("long", "long", sizes.long),
+        tokenized("broad", "broad", sizes.broad),
     ]
