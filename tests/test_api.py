@@ -66,6 +66,12 @@ def test_normalize_and_dim(model: StaticModel) -> None:
     np.testing.assert_allclose(unit, raw / np.linalg.norm(raw), rtol=1e-6)
     small = model.encode(["the cat sat"], dim=32, normalize=True)[0]
     np.testing.assert_allclose(small, raw[:32] / np.linalg.norm(raw[:32]), rtol=1e-5, atol=1e-7)
+    # the model's own normalization (a Normalize module) runs on the full vector, then dim cuts it
+    cut = model.encode(["the cat sat"], dim=32)[0]
+    np.testing.assert_allclose(cut, unit[:32], rtol=1e-6, atol=1e-8)
+    assert model.encode([], dim=32).shape == (0, 32) and model.encode("the cat sat", dim=32).shape == (32,)
+    full = model.encode(["the cat sat"], dim=model.dim)
+    np.testing.assert_array_equal(full, model.encode(["the cat sat"]))
     for bad in (0, -1, model.dim + 1, 2.5, True):
         with pytest.raises(ValueError, match="dim must be"):
             model.encode("x", dim=bad)  # type: ignore[arg-type]

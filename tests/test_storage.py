@@ -72,6 +72,22 @@ def test_int8_equals_sentence_transformers_on_the_dequantized_table(exact: Stati
     assert np.median(cosine) > 0.99
 
 
+def test_int8_dim_with_the_models_normalize_matches_sentence_transformers(tmp_path: Path) -> None:
+    """normalize=None with dim on a scaled table: the scales and the Normalize module apply to the full vector, then
+    truncate_dim cuts it (one text and many)."""
+    from sentence_transformers.sentence_transformer.modules import Normalize
+
+    quarter = StaticModel.from_pretrained(generate(DEFAULT_SOURCE, tmp_path / "i8", dtype="int8"))
+    assert quarter.normalize_default and quarter._scales is not None
+    stored = np.fromfile(quarter.path / "weights.i8.bin", dtype=np.int8).reshape(29525, 256)
+    st = st_model_with_table(stored.astype(np.float32) * quarter._scales, tmp_path)
+    st.append(Normalize())
+    expected = st.encode(texts(), convert_to_numpy=True, truncate_dim=40)
+    got = quarter.encode(texts(), dim=40)
+    assert got.shape == (len(texts()), 40) and np.abs(got - expected).max() <= 1e-5
+    assert np.abs(quarter.encode(texts()[3], dim=40) - expected[3]).max() <= 1e-5
+
+
 def test_int8_without_scales_is_refused(tmp_path: Path) -> None:
     out = generate(DEFAULT_SOURCE, tmp_path / "i8", dtype="int8")
     scales = bytearray((out / "scales.f32.bin").read_bytes())
