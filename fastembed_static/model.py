@@ -196,6 +196,8 @@ class StaticModel:
         processes, loaded on first use); ``"copy"`` copies it into private anonymous memory advised for
         transparent huge pages (fewer TLB misses where file pages are not huge; costs a copy at load).
         """
+        if isinstance(model, str) and not model.strip():  # Path("") would be the current directory
+            raise ValueError("model is an empty string: give a model folder (e.g. './my-model') or a hub id owner/name")
         from ._generated_cache import load_model
 
         generated = load_model(
