@@ -191,7 +191,8 @@ class StaticModel:
         ``revision``: hub branch, tag or commit. ``cache_dir``: default ``$FASTEMBED_STATIC_CACHE`` or
         ``~/.cache/fastembed-static``. ``token``: default ``$HF_TOKEN``. ``offline``: use only the cache (default
         ``$HF_HUB_OFFLINE``). ``force_refresh``: ask the hub whether a cached branch moved. ``dims``: generate a
-        table of only the first ``dims`` columns (Matryoshka), smaller and faster than ``encode(dim=...)``.
+        table of only the first ``dims`` columns (Matryoshka), smaller and faster than ``encode(dim=...)``; the
+        model's own normalization then sees only those columns (unit vectors, as ``encode(dim=dims, normalize=True)``).
         ``memory``: where the table lives: ``"mmap"`` (default) reads it from the file mapping (pages shared between
         processes, loaded on first use); ``"copy"`` copies it into private anonymous memory advised for
         transparent huge pages (fewer TLB misses where file pages are not huge; costs a copy at load).

@@ -43,6 +43,11 @@ def test_pretruncated_dims_equal_encode_dim(exact: StaticModel, tmp_path: Path) 
     np.testing.assert_array_equal(
         small.encode(texts(), normalize=False), exact.encode(texts(), dim=64, normalize=False)
     )
+    # the model's Normalize now sees only 64 columns: unit vectors of 64 values, not the full vector's first 64
+    assert small.normalize_default
+    unit = exact.encode(texts(), dim=64, normalize=True)
+    assert np.abs(small.encode(texts()) - unit).max() <= 1e-6
+    assert np.abs(small.encode(texts()) - exact.encode(texts(), dim=64)).max() > 0.1
 
 
 def test_float16_equals_sentence_transformers_on_the_rounded_table(exact: StaticModel, tmp_path: Path) -> None:
