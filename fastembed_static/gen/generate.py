@@ -72,20 +72,22 @@ def generate(
 
 
 def _write_error(out: Path, error: OSError) -> GenerationError:
-    """The error for a failed write into ``out``, naming the user's folder, not the generator's own files beside it
-    (the lock file ``.{name}.lock``, staging folders ``.{name}.staging-*``), which the user never chose."""
+    """The error for a failed write into ``out``, naming the user's folder (or the file in it: a file written in a
+    staging folder is named where it goes, ``out/weights.f32.bin``), not the generator's own files beside it (the lock
+    file ``.{name}.lock``, staging folders ``.{name}.staging-*``), which the user never chose."""
     reason = error.strerror or str(error)
     if not error.filename:
         return GenerationError(out, f"cannot write: {reason}")
     failed = Path(error.filename)
     try:
-        first = failed.relative_to(out.parent).parts[0]
-    except (ValueError, IndexError):
-        first = ""
+        parts = failed.relative_to(out.parent).parts
+    except ValueError:
+        parts = ()
+    first = parts[0] if parts else ""
     if first == generation_lock_path(out).name:
         return GenerationError(out, f"cannot write: {reason} (its lock file {failed}, beside it)")
     if first.startswith(f".{out.name}."):
-        return GenerationError(out, f"cannot write: {reason}")
+        return GenerationError(out.joinpath(*parts[1:]), f"cannot write: {reason}")
     where = f" (generating {out})" if failed.parent != out.parent else ""
     return GenerationError(failed, f"cannot write: {reason}{where}")
 
