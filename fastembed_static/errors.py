@@ -1,25 +1,35 @@
 """Every error fastembed-static raises on purpose, in one module: what users of the package catch.
 
-- :class:`ModelFileError`: a generated model on disk is missing, corrupt or inconsistent (names the file).
+- :class:`ModelFileError`: a model folder or file on disk is missing, corrupt, inconsistent or unsupported (names
+  the file). Its subclass :class:`GenerationError`: a model folder cannot be turned into a generated model (a bad
+  local folder given to ``from_pretrained`` or ``gen``), so ``except ModelFileError`` catches every bad folder.
 - :class:`HubError` and its subclasses: a model could not be downloaded from the Hugging Face hub (names the
   repository, revision, file and URL, what went wrong and what to do).
 
-The generator's own error, ``fastembed_static.gen.GenerationError``, names the source file that cannot be turned
-into a generated model.
+The first two are defined in :mod:`fastembed_static.gen.errors` (the generator runs at build time without the rest of
+the package) and re-exported here.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from .gen.errors import GenerationError, ModelFileError
 
-
-class ModelFileError(ValueError):
-    """A generated model on disk is missing, corrupt or inconsistent; the message names the file."""
-
-    def __init__(self, path: Path | str, problem: str) -> None:
-        self.path = Path(path)
-        self.problem = problem
-        super().__init__(f"{path}: {problem}")
+__all__ = [
+    "AuthError",
+    "CacheWriteError",
+    "EntryNotFoundError",
+    "GenerationError",
+    "HubConnectionError",
+    "HubError",
+    "IntegrityError",
+    "InvalidModelError",
+    "ModelFileError",
+    "NotFoundError",
+    "NotStaticModelError",
+    "OfflineError",
+    "RepoNotFoundError",
+    "RevisionNotFoundError",
+]
 
 
 class HubError(Exception):

@@ -191,11 +191,14 @@ class StaticModel:
         ``revision``: hub branch, tag or commit. ``cache_dir``: default ``$FASTEMBED_STATIC_CACHE`` or
         ``~/.cache/fastembed-static``. ``token``: default ``$HF_TOKEN``. ``offline``: use only the cache (default
         ``$HF_HUB_OFFLINE``). ``force_refresh``: ask the hub whether a cached branch moved. ``dims``: generate a
-        table of only the first ``dims`` columns (Matryoshka), smaller and faster than ``encode(dim=...)``.
+        table of only the first ``dims`` columns (Matryoshka), smaller and faster than ``encode(dim=...)``; the
+        model's own normalization then sees only those columns (unit vectors, as ``encode(dim=dims, normalize=True)``).
         ``memory``: where the table lives: ``"mmap"`` (default) reads it from the file mapping (pages shared between
         processes, loaded on first use); ``"copy"`` copies it into private anonymous memory advised for
         transparent huge pages (fewer TLB misses where file pages are not huge; costs a copy at load).
         """
+        if isinstance(model, str) and not model.strip():  # Path("") would be the current directory
+            raise ValueError("model is an empty string: give a model folder (e.g. './my-model') or a hub id owner/name")
         from ._generated_cache import load_model
 
         generated = load_model(
@@ -281,9 +284,16 @@ class StaticModel:
     ) -> Vector:
         """Embed one text (shape ``(dim,)``) or many (shape ``(n, dim)``), float32.
 
-        ``normalize``: L2-normalize the vectors; None uses the model's own setting (a Normalize module or
-        model2vec's ``normalize`` flag). ``dim``: keep the first ``dim`` dimensions (Matryoshka), applied before
-        normalizing, as sentence-transformers' ``truncate_dim`` does. ``threads``: how many threads tokenize and
+        ``dim``: keep the first ``dim`` dimensions (Matryoshka), as sentence-transformers' ``truncate_dim``.
+        ``normalize``, in the order sentence-transformers applies them:
+
+        - None (default): the model's own setting (a Normalize module, or model2vec's ``normalize`` flag), applied
+          to the full vector, then truncated to ``dim``: sentence-transformers' ``encode(truncate_dim=dim)``. With
+          ``dim`` and a normalizing model, the vectors are therefore *not* unit length.
+        - True: unit vectors after truncation: sentence-transformers' ``normalize_embeddings=True``.
+        - False: the raw mean of the token rows, truncated: sentence-transformers without a Normalize module.
+
+        ``threads``: how many threads tokenize and
         pool (numpy releases the GIL); None: ``$FASTEMBED_STATIC_THREADS``, else the CPUs this process may use.
         Inputs smaller than two units of work (about 64k characters each) run on the calling thread. Each text's
         vector is the same whatever the thread count (rows are added in token order either way).
@@ -303,7 +313,11 @@ class StaticModel:
             else:
                 vector = _pooling.mean_one(self._table, ids)
             return _pooling.l2_normalize(vector[None, :])[0] if do_normalize else vector
-        table = self._columns(_check_dim(dim))
+        keep = self._columns(_check_dim(dim))
+        # the model's own normalization (normalize=None) comes before truncation, as a Normalize module in
+        # sentence-transformers' forward does: it needs the full vector. normalize=True normalizes what is kept.
+        before = do_normalize and normalize is None and keep is not None
+        table = self._table if keep is None or before else self._table[:, :keep]
         scales = None if self._scales is None else self._scales[: table.shape[1]]
         if isinstance(texts, str):
             try:
@@ -313,7 +327,9 @@ class StaticModel:
             vector = _pooling.mean_one(table, ids)
             if scales is not None:
                 vector *= scales
-            return _pooling.l2_normalize(vector[None, :])[0] if do_normalize else vector
+            if do_normalize:
+                vector = _pooling.l2_normalize(vector[None, :])[0]
+            return vector[:keep].copy() if before else vector
         if isinstance(texts, (bytes, bytearray, memoryview)):
             raise TypeError(f"encode takes a str or an iterable of str, not {type(texts).__name__}: decode it first")
         if not isinstance(texts, Iterable):
@@ -356,7 +372,9 @@ class StaticModel:
             progress.close()
         if scales is not None:
             out *= scales
-        return _pooling.l2_normalize(out) if do_normalize else out
+        if do_normalize:
+            out = _pooling.l2_normalize(out)
+        return np.ascontiguousarray(out[:, :keep]) if before else out
 
     def _encode_unit(self, items: Sequence[object], first: int, last: int, out: Vector, table: Vector) -> None:
         """Embed ``items[first:last]`` into ``out[first:last]``."""
@@ -378,12 +396,13 @@ class StaticModel:
             self._chunk_cache = cache
         return cache
 
-    def _columns(self, dim: int | None) -> Vector:
+    def _columns(self, dim: int | None) -> int | None:
+        """How many columns to keep: None for all of them (``dim`` None or the model's full dimension)."""
         if dim is None:
-            return self._table
+            return None
         if not 0 < dim <= self.dim:
             raise ValueError(f"dim must be an int in 1..{self.dim}, got {dim!r}")
-        return self._table[:, :dim]
+        return None if dim == self.dim else dim
 
     def _tokenize_batch(
         self, batch: Sequence[object] | list[str], offset: int

@@ -19,8 +19,51 @@ def model() -> StaticModel:
 
 
 def test_public_names() -> None:
-    assert set(fastembed_static.__all__) >= {"StaticModel", "COMPILED", "ModelFileError"}
+    assert set(fastembed_static.__all__) >= {"StaticModel", "COMPILED", "ModelFileError", "GenerationError"}
     assert isinstance(fastembed_static.COMPILED, bool)
+
+
+def test_every_public_error_is_exported() -> None:
+    """README: all public errors are importable from fastembed_static, including the generator's."""
+    from fastembed_static import errors, gen
+
+    for name in errors.__all__:
+        assert getattr(fastembed_static, name) is getattr(errors, name) and name in fastembed_static.__all__
+    assert fastembed_static.GenerationError is gen.GenerationError
+    assert issubclass(fastembed_static.GenerationError, ModelFileError)
+
+
+def test_a_bad_local_folder_is_a_model_file_error(tmp_path: Path) -> None:
+    """``except ModelFileError`` catches a folder that is not a model, as it catches a corrupt generated model."""
+    folder = tmp_path / "not-a-model"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("hello", encoding="utf-8")
+    with pytest.raises(ModelFileError, match="not a static embedding model") as info:
+        StaticModel.from_pretrained(folder, cache_dir=tmp_path / "cache")
+    assert isinstance(info.value, fastembed_static.GenerationError) and info.value.path == folder
+    (folder / "config.json").write_text("{", encoding="utf-8")
+    with pytest.raises(fastembed_static.ModelFileError, match="config.json"):
+        StaticModel.from_pretrained(folder, cache_dir=tmp_path / "cache")
+
+
+def test_model_errors_survive_pickling() -> None:
+    """Errors cross process boundaries (Ray, Spark, multiprocessing) by pickle: same type, path, problem, text."""
+    import pickle
+
+    for error in (ModelFileError("/m/model.json", "corrupt"), fastembed_static.GenerationError("/m", "bad")):
+        back = pickle.loads(pickle.dumps(error))
+        assert type(back) is type(error) and (back.path, back.problem, str(back)) == (
+            error.path,
+            error.problem,
+            str(error),
+        )
+
+
+@pytest.mark.parametrize("name", ["", "  "])
+def test_empty_model_name_is_refused(name: str) -> None:
+    """An empty string would be Path(""), the current directory."""
+    with pytest.raises(ValueError, match="model is an empty string"):
+        StaticModel.from_pretrained(name)
 
 
 def test_installed_build_is_compiled() -> None:
@@ -66,6 +109,12 @@ def test_normalize_and_dim(model: StaticModel) -> None:
     np.testing.assert_allclose(unit, raw / np.linalg.norm(raw), rtol=1e-6)
     small = model.encode(["the cat sat"], dim=32, normalize=True)[0]
     np.testing.assert_allclose(small, raw[:32] / np.linalg.norm(raw[:32]), rtol=1e-5, atol=1e-7)
+    # the model's own normalization (a Normalize module) runs on the full vector, then dim cuts it
+    cut = model.encode(["the cat sat"], dim=32)[0]
+    np.testing.assert_allclose(cut, unit[:32], rtol=1e-6, atol=1e-8)
+    assert model.encode([], dim=32).shape == (0, 32) and model.encode("the cat sat", dim=32).shape == (32,)
+    full = model.encode(["the cat sat"], dim=model.dim)
+    np.testing.assert_array_equal(full, model.encode(["the cat sat"]))
     for bad in (0, -1, model.dim + 1, 2.5, True):
         with pytest.raises(ValueError, match="dim must be"):
             model.encode("x", dim=bad)  # type: ignore[arg-type]

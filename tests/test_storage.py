@@ -43,6 +43,11 @@ def test_pretruncated_dims_equal_encode_dim(exact: StaticModel, tmp_path: Path) 
     np.testing.assert_array_equal(
         small.encode(texts(), normalize=False), exact.encode(texts(), dim=64, normalize=False)
     )
+    # the model's Normalize now sees only 64 columns: unit vectors of 64 values, not the full vector's first 64
+    assert small.normalize_default
+    unit = exact.encode(texts(), dim=64, normalize=True)
+    assert np.abs(small.encode(texts()) - unit).max() <= 1e-6
+    assert np.abs(small.encode(texts()) - exact.encode(texts(), dim=64)).max() > 0.1
 
 
 def test_float16_equals_sentence_transformers_on_the_rounded_table(exact: StaticModel, tmp_path: Path) -> None:
@@ -70,6 +75,22 @@ def test_int8_equals_sentence_transformers_on_the_dequantized_table(exact: Stati
     np.testing.assert_allclose(quarter.encode(texts()[0], normalize=False), got[0], rtol=1e-6, atol=1e-7)
     cosine = np.einsum("ij,ij->i", quarter.encode(texts()), exact.encode(texts()))
     assert np.median(cosine) > 0.99
+
+
+def test_int8_dim_with_the_models_normalize_matches_sentence_transformers(tmp_path: Path) -> None:
+    """normalize=None with dim on a scaled table: the scales and the Normalize module apply to the full vector, then
+    truncate_dim cuts it (one text and many)."""
+    from sentence_transformers.sentence_transformer.modules import Normalize
+
+    quarter = StaticModel.from_pretrained(generate(DEFAULT_SOURCE, tmp_path / "i8", dtype="int8"))
+    assert quarter.normalize_default and quarter._scales is not None
+    stored = np.fromfile(quarter.path / "weights.i8.bin", dtype=np.int8).reshape(29525, 256)
+    st = st_model_with_table(stored.astype(np.float32) * quarter._scales, tmp_path)
+    st.append(Normalize())
+    expected = st.encode(texts(), convert_to_numpy=True, truncate_dim=40)
+    got = quarter.encode(texts(), dim=40)
+    assert got.shape == (len(texts()), 40) and np.abs(got - expected).max() <= 1e-5
+    assert np.abs(quarter.encode(texts()[3], dim=40) - expected[3]).max() <= 1e-5
 
 
 def test_int8_without_scales_is_refused(tmp_path: Path) -> None:

@@ -322,7 +322,8 @@ def test_file_size_limit_names_the_file(source: Path, tmp_path: Path) -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert result.returncode == 3, result.stderr
-    assert "weights.f32.bin: cannot write: File too large" in result.stdout, result.stdout
+    # named where it goes in the user's folder, not in the generator's staging folder beside it
+    assert result.stdout == f"{tmp_path / 'out' / 'weights.f32.bin'}: cannot write: File too large\n"
     assert [p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")] == [], "no staging folder is left"
 
 

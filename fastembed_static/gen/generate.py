@@ -68,8 +68,28 @@ def generate(
             remove_orphans(out)
             return _generate(source, out, dims, dtype, origin or {})
     except OSError as e:  # disk full, file size limit, permissions: say which file
-        where = f" (generating {out})" if e.filename and Path(e.filename).parent != out.parent else ""
-        raise GenerationError(e.filename or out, f"cannot write: {e.strerror or e}{where}") from e
+        raise _write_error(out, e) from e
+
+
+def _write_error(out: Path, error: OSError) -> GenerationError:
+    """The error for a failed write into ``out``, naming the user's folder (or the file in it: a file written in a
+    staging folder is named where it goes, ``out/weights.f32.bin``), not the generator's own files beside it (the lock
+    file ``.{name}.lock``, staging folders ``.{name}.staging-*``), which the user never chose."""
+    reason = error.strerror or str(error)
+    if not error.filename:
+        return GenerationError(out, f"cannot write: {reason}")
+    failed = Path(error.filename)
+    try:
+        parts = failed.relative_to(out.parent).parts
+    except ValueError:
+        parts = ()
+    first = parts[0] if parts else ""
+    if first == generation_lock_path(out).name:
+        return GenerationError(out, f"cannot write: {reason} (its lock file {failed}, beside it)")
+    if first.startswith(f".{out.name}."):
+        return GenerationError(out.joinpath(*parts[1:]), f"cannot write: {reason}")
+    where = f" (generating {out})" if failed.parent != out.parent else ""
+    return GenerationError(failed, f"cannot write: {reason}{where}")
 
 
 def _generate(source: ModelSource, out_dir: Path, dims: int | None, dtype: str, origin: dict[str, str]) -> Path:
