@@ -15,12 +15,14 @@ applied afterwards, as the compiled tokenizer does.
 Exact by construction: every position a batch gathers from is looked up in the very table snapshot it gathers
 from. A table grows by appending (positions found in it stay valid in every later table of the same *generation*);
 when it is full the cache starts a new generation, and a batch that crossed one looks every chunk up again; any
-chunk a table does not hold is tokenized directly.
+chunk a table does not hold is tokenized directly. After ``fork``, the child gets a fresh lock for every cache.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -120,6 +122,7 @@ class ChunkCache:
         self.lock = threading.Lock()
         self.limit = CACHE_LIMIT  # chunks in the table before it starts over (tests lower it)
         self.resets = 0  # how many times it started over
+        _LIVE.add(self)
 
     @classmethod
     def create(
@@ -318,3 +321,17 @@ class ChunkCache:
         position = np.arange(len(ids)) - np.repeat(starts, lengths)  # each token's index within its text
         keep = position >= np.repeat(lengths - limit, lengths) if self.truncate_left else position < limit
         return ids[keep], np.minimum(lengths, limit)
+
+
+_LIVE: weakref.WeakSet[ChunkCache] = weakref.WeakSet()  # every cache alive in this process
+
+
+def _after_fork_in_child() -> None:
+    """A forked child has only the forking thread: a lock another thread held at the fork would never be
+    released, so every cache gets a new one (its table, replaced whole, is a consistent snapshot)."""
+    for cache in list(_LIVE):
+        cache.lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows (no fork there)
+    os.register_at_fork(after_in_child=_after_fork_in_child)
