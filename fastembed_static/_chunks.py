@@ -11,11 +11,18 @@ tokenizes.
 
 Used only when the model's ASCII handling can be expressed this way (see :func:`ChunkCache.create`); truncation is
 applied afterwards, as the compiled tokenizer does.
+
+Exact by construction: every position a batch gathers from is looked up in the very table snapshot it gathers
+from. A table grows by appending (positions found in it stay valid in every later table of the same *generation*);
+when it is full the cache starts a new generation, and a batch that crossed one looks every chunk up again; any
+chunk a table does not hold is tokenized directly. After ``fork``, the child gets a fresh lock for every cache.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -27,7 +34,7 @@ from ._tokenizer import Tokenizer
 IntArray = npt.NDArray[np.intp]
 U64 = npt.NDArray[np.uint64]
 KEY_CHARS = 23  # chunks of up to 23 bytes (UTF-8) are cached: 3 little-endian words, the length in the top byte
-CACHE_LIMIT = 1 << 19  # chunks; the cache starts over when it is full
+CACHE_LIMIT = 1 << 19  # chunks; the cache starts over (a new generation) when it is full
 LONG_CACHE_LIMIT = 1 << 16  # longer chunks, in a dict
 _M0, _M1, _M2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F), np.uint64(0x165667B19E3779F9)
 _SHIFT56 = np.uint64(56)
@@ -51,9 +58,10 @@ class _Table(NamedTuple):
     starts: npt.NDArray[np.intp]  # where the entry's ids start in ``ids``
     counts: npt.NDArray[np.intp]  # how many ids the entry has
     ids: IntArray
+    generation: int  # tables of one generation extend each other: an entry keeps its index in later ones
 
 
-def _empty_table(slots: int = 1 << 12) -> _Table:
+def _empty_table(generation: int = 0, slots: int = 1 << 12) -> _Table:
     empty = np.empty(0, np.uint64)
     return _Table(
         np.full(slots, -1, np.int32),
@@ -63,7 +71,16 @@ def _empty_table(slots: int = 1 << 12) -> _Table:
         np.empty(0, np.intp),
         np.empty(0, np.intp),
         np.empty(0, np.intp),
+        generation,
     )
+
+
+def _gather(source: IntArray, index: IntArray) -> IntArray:
+    """``source[index]`` with out-of-range positions (-1: not in the table) clipped, to be overwritten by the
+    caller; zeros when ``source`` is empty (a fresh table, or one whose chunks all have no tokens)."""
+    if len(source) == 0:
+        return np.zeros(len(index), dtype=np.intp)
+    return source.take(index, mode="clip")
 
 
 def _hash(k0: U64, k1: U64, k2: U64, mask: int) -> IntArray:
@@ -103,6 +120,9 @@ class ChunkCache:
         self.table = _empty_table()
         self.long_cache: dict[bytes, list[int]] = {}
         self.lock = threading.Lock()
+        self.limit = CACHE_LIMIT  # chunks in the table before it starts over (tests lower it)
+        self.resets = 0  # how many times it started over
+        _LIVE.add(self)
 
     @classmethod
     def create(
@@ -165,18 +185,22 @@ class ChunkCache:
         k2 &= _WORD_MASKS[2][capped]
         k2 |= capped.astype(np.uint64) << _SHIFT56
 
-        table = self.table
+        table = self.table  # ``found`` always indexes ``table``, the snapshot the ids are gathered from
         found = self._lookup(table, k0, k1, k2)
         missing = np.flatnonzero(found < 0)
         if len(missing):
             new = missing[length[missing] <= KEY_CHARS]
             if len(new):
-                table = self._add_missing(raw, begin, length, k0, k1, k2, new)
-                found[new] = self._lookup(table, k0[new], k1[new], k2[new])
-                missing = missing[found[missing] < 0]
-        chunk_counts = table.counts.take(found, mode="clip")  # -1 (missing) is filled in below
+                grown = self._add_missing(raw, begin, length, k0, k1, k2, new)
+                if grown.generation == table.generation:  # an extension: positions found so far still hold
+                    found[new] = self._lookup(grown, k0[new], k1[new], k2[new])
+                else:  # the cache started over since the snapshot (here or in another thread): look all up again
+                    found = self._lookup(grown, k0, k1, k2)
+                table = grown
+                missing = np.flatnonzero(found < 0)
+        chunk_counts = _gather(table.counts, found)  # -1 (missing) is filled in below
         extra_ids: list[int] = []
-        if len(missing):  # chunks longer than KEY_CHARS: a dict keyed by their bytes
+        if len(missing):  # chunks longer than KEY_CHARS (or not in the table): a dict keyed by their bytes
             long_cache = self.long_cache
             extra_counts: list[int] = []
             for b, k in zip(begin[missing].tolist(), length[missing].tolist()):
@@ -193,9 +217,9 @@ class ChunkCache:
         ends = np.cumsum(chunk_counts)
         total = int(ends[-1]) if len(ends) else 0
         # token k of the batch belongs to chunk c: its id is table.ids[starts[c] + k - (ends[c] - counts[c])]
-        offsets = np.repeat(table.starts.take(found, mode="clip") - (ends - chunk_counts), chunk_counts)
+        offsets = np.repeat(_gather(table.starts, found) - (ends - chunk_counts), chunk_counts)
         offsets += np.arange(total, dtype=np.intp)
-        ids = table.ids.take(offsets, mode="clip")
+        ids = _gather(table.ids, offsets)
         if len(missing):
             is_extra = np.zeros(len(found), dtype=np.bool_)
             is_extra[missing] = True
@@ -241,7 +265,8 @@ class ChunkCache:
         self, raw: bytes, begin: IntArray, length: IntArray, k0: U64, k1: U64, k2: U64, candidates: IntArray
     ) -> _Table:
         """Tokenize the distinct chunks ``candidates`` (of up to KEY_CHARS bytes) and publish a new table holding
-        them too."""
+        them too: the current one extended, or, when that would pass ``limit``, a new generation holding only
+        them."""
         order = np.lexsort((k0[candidates], k1[candidates], k2[candidates]))
         sorted_c = candidates[order]
         distinct = np.ones(len(sorted_c), dtype=np.bool_)
@@ -257,12 +282,13 @@ class ChunkCache:
         self.tokenizer.encode_batch(pieces, new_ids, new_counts)
         with self.lock:
             table = self.table
+            if len(table.k0) + len(new) > self.limit:
+                table = _empty_table(table.generation + 1)
+                self.resets += 1
             if len(table.k0):  # another thread may have added some of them meanwhile
                 fresh = self._lookup(table, k0[new], k1[new], k2[new]) < 0
             else:
                 fresh = np.ones(len(new), dtype=np.bool_)
-            if len(table.k0) + len(new) > CACHE_LIMIT:
-                table = _empty_table()
             counts = np.asarray(new_counts, dtype=np.intp)
             starts = np.cumsum(counts) - counts + len(table.ids)
             size = len(table.k0) + int(fresh.sum())
@@ -277,6 +303,7 @@ class ChunkCache:
                 np.concatenate((table.starts, starts[fresh])),
                 np.concatenate((table.counts, counts[fresh])),
                 np.concatenate((table.ids, np.asarray(new_ids, dtype=np.intp))),
+                table.generation,
             )
             first = len(table.k0) if slots_count == len(table.slots) else 0
             entries = np.arange(first, size)
@@ -294,3 +321,17 @@ class ChunkCache:
         position = np.arange(len(ids)) - np.repeat(starts, lengths)  # each token's index within its text
         keep = position >= np.repeat(lengths - limit, lengths) if self.truncate_left else position < limit
         return ids[keep], np.minimum(lengths, limit)
+
+
+_LIVE: weakref.WeakSet[ChunkCache] = weakref.WeakSet()  # every cache alive in this process
+
+
+def _after_fork_in_child() -> None:
+    """A forked child has only the forking thread: a lock another thread held at the fork would never be
+    released, so every cache gets a new one (its table, replaced whole, is a consistent snapshot)."""
+    for cache in list(_LIVE):
+        cache.lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows (no fork there)
+    os.register_at_fork(after_in_child=_after_fork_in_child)

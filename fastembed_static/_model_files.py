@@ -191,6 +191,17 @@ def _parse_json(path: Path, raw: bytes) -> dict[str, Any]:
     return metadata
 
 
+def _show(value: object) -> str:
+    """``repr(value)``, at most 80 characters, for an error message about any JSON value: an int of more digits
+    than Python converts to text (``sys.get_int_max_str_digits``), even nested in a list, cannot be printed."""
+    try:
+        return repr(value)[:80]
+    except (ValueError, RecursionError):
+        if isinstance(value, int):
+            return f"an int of about {int(value.bit_length() * 0.30103) + 1} digits"
+        return f"a {type(value).__name__} too large to print"
+
+
 def _field(path: Path, obj: Any, key: str, where: str, kind: type | tuple[type, ...]) -> Any:
     name = f"{where}.{key}" if where else key
     if not isinstance(obj, dict) or key not in obj:
@@ -198,7 +209,7 @@ def _field(path: Path, obj: Any, key: str, where: str, kind: type | tuple[type, 
     value = obj[key]
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
         expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise ModelFileError(path, f"field {name} must be {expected}, found {value!r:.80}")
+        raise ModelFileError(path, f"field {name} must be {expected}, found {_show(value)}")
     return value
 
 
@@ -206,12 +217,16 @@ def _int(path: Path, obj: Any, key: str, where: str, low: int, high: int | None 
     value: int = _field(path, obj, key, where, int)
     if value < low or (high is not None and value >= high):
         span = f">= {low}" if high is None else f"in {low}..{high - 1}"
-        raise ModelFileError(path, f"field {where + '.' if where else ''}{key} must be {span}, found {value}")
+        raise ModelFileError(path, f"field {where + '.' if where else ''}{key} must be {span}, found {_show(value)}")
     return value
 
 
 def _file_name(path: Path, obj: Any, where: str, key: str = "file") -> str:
     name: str = _field(path, obj, key, where, str)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800" in the JSON): no file can have that name
+        raise ModelFileError(path, f"field {where}.{key} is not valid Unicode, found {name!r:.80}") from None
     if not name or name in (".", "..") or any(c in name for c in "/\\\x00:") or name.startswith("__pycache__"):
         raise ModelFileError(path, f"field {where}.{key} must be a plain file name in the model folder, found {name!r}")
     return name
@@ -220,22 +235,22 @@ def _file_name(path: Path, obj: Any, where: str, key: str = "file") -> str:
 def _sha256(path: Path, obj: Any, where: str) -> None:
     value: str = _field(path, obj, "sha256", where, str)
     if len(value) != 64 or not _HEX.issuperset(value):
-        raise ModelFileError(path, f"field {where}.sha256 must be 64 lowercase hex digits, found {value!r:.80}")
+        raise ModelFileError(path, f"field {where}.sha256 must be 64 lowercase hex digits, found {_show(value)}")
 
 
 def check_metadata(path: Path, meta: dict[str, Any]) -> None:
     """Validate every field of a parsed ``model.json`` the runtime uses; raise ModelFileError naming the field."""
     if meta.get("format") != FORMAT:
         raise ModelFileError(
-            path, f"field format is {meta.get('format')!r:.80}, this version of fastembed-static reads {FORMAT!r}"
+            path, f"field format is {_show(meta.get('format'))}, this version of fastembed-static reads {FORMAT!r}"
         )
     rows = _int(path, meta, "vocab_size", "", 1)
     dim = _int(path, meta, "dim", "", 1)
     dtype = _field(path, meta, "dtype", "", str)
     if dtype not in STORAGE:
-        raise ModelFileError(path, f"field dtype must be one of {', '.join(STORAGE)}, found {dtype!r:.80}")
+        raise ModelFileError(path, f"field dtype must be one of {', '.join(STORAGE)}, found {_show(dtype)}")
     if meta.get("byte_order", "little") != "little":
-        raise ModelFileError(path, f"field byte_order must be 'little', found {meta.get('byte_order')!r:.80}")
+        raise ModelFileError(path, f"field byte_order must be 'little', found {_show(meta.get('byte_order'))}")
     _field(path, meta, "normalize", "", bool)
     weights = _field(path, meta, "weights", "", dict)
     _file_name(path, weights, "weights")
@@ -244,8 +259,8 @@ def check_metadata(path: Path, meta: dict[str, Any]) -> None:
     if weights["bytes"] != expected_bytes:
         raise ModelFileError(
             path,
-            f"field weights.bytes is {weights['bytes']}, but vocab_size x dim x itemsize = {rows} x {dim} x "
-            f"{_DTYPES[dtype].itemsize} = {expected_bytes}",
+            f"field weights.bytes is {_show(weights['bytes'])}, but vocab_size x dim x itemsize = {_show(rows)} x "
+            f"{_show(dim)} x {_DTYPES[dtype].itemsize} = {_show(expected_bytes)}",
         )
     _sha256(path, weights, "weights")
     vocab = _field(path, meta, "vocab", "", dict)

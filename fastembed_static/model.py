@@ -96,6 +96,19 @@ def _executor(threads: int) -> ThreadPoolExecutor:
         return pool
 
 
+def _after_fork_in_child() -> None:
+    """A forked child has only the forking thread: the parent's pools have no threads there (work sent to them
+    would wait forever) and a lock held by another thread at the fork is never released. Forget both; the child
+    makes its own pool on first use."""
+    global _executors_lock
+    _executors_lock = threading.Lock()
+    _executors.clear()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows (no fork there)
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _place_table(table: npt.NDArray[Any], memory: str) -> npt.NDArray[Any]:
     """The mapped table itself (``"mmap"``), or a read-only copy in anonymous memory advised for transparent huge
     pages (``"copy"``)."""
