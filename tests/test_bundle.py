@@ -7,12 +7,13 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from .helpers import MRL_DIR, REPO, make_st_model
+from .helpers import MRL_DIR, REPO, make_st_model, source_copy
 
 
 def test_wheel_bundles_a_local_model(tmp_path: Path) -> None:
@@ -74,3 +75,21 @@ def test_wheel_bundles_a_local_model(tmp_path: Path) -> None:
     assert first == "[1.0, 1.0]"  # a table of ones: every mean is 1
     assert json.loads(found.stdout.splitlines()[1])["embedding"] == [1.0, 1.0, 1.0, 1.0]
     assert not (tmp_path / "cache").exists(), "nothing was generated: the bundled model was used"
+
+
+def test_sdist_carries_the_license_and_what_the_build_needs(tmp_path: Path) -> None:
+    """The sdist (built from a copy of the source tree) holds LICENSE, declared in its metadata, and the default
+    model's source that setup.py generates from; and no generated model or lock file."""
+    src = source_copy(tmp_path)
+    build = "import sys\nfrom setuptools import build_meta\nprint(build_meta.build_sdist(sys.argv[1]))\n"
+    result = subprocess.run(
+        [sys.executable, "-c", build, str(tmp_path / "dist")], cwd=src, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    (sdist,) = (tmp_path / "dist").glob("fastembed_static-0.1.0.tar.gz")
+    with tarfile.open(sdist) as archive:
+        names = {n.split("/", 1)[1] for n in archive.getnames() if "/" in n}
+        pkg_info = archive.extractfile("fastembed_static-0.1.0/PKG-INFO").read().decode()  # type: ignore[union-attr]
+    assert {"LICENSE", "setup.py", "gen/default_model/model.safetensors", "fastembed_static/gen/recut.py"} <= names
+    assert "License-Expression: Apache-2.0" in pkg_info and "License-File: LICENSE" in pkg_info
+    assert not [n for n in names if "_models" in n or n.endswith(".lock")]
