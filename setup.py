@@ -24,7 +24,9 @@ COMPILED_MODULES = ["fastembed_static/_tokenizer.py"]  # everything else stays P
 
 
 class BuildWithGeneratedModels(build_py):
-    """build_py, then run the generator (like a Rust build.rs) into the build tree."""
+    """build_py, then run the generator (like a Rust build.rs) into the build tree; for an editable install
+    (``pip install -e .``), into the source tree's ``fastembed_static/_models`` (git-ignored), which is where the
+    editable package finds them."""
 
     def run(self) -> None:
         # setuptools reuses build/lib between builds: start from an empty package there, so that a module removed
@@ -35,21 +37,30 @@ class BuildWithGeneratedModels(build_py):
         # names it shares with the runtime, and the hub download for FASTEMBED_STATIC_BUNDLE.
         _source_package()
         from fastembed_static.gen import generate
-        from fastembed_static.gen.layout import bundled_name
+        from fastembed_static.gen.layout import bundled_name, is_generated_model
 
-        models = Path(self.build_lib) / "fastembed_static" / "_models"
+        editable = bool(getattr(self, "editable_mode", False))
+        models = (ROOT if editable else Path(self.build_lib)) / "fastembed_static" / "_models"
         bundle = [m.strip() for m in os.environ.get("FASTEMBED_STATIC_BUNDLE", "").split(",") if m.strip()]
         default = os.environ.get("FASTEMBED_STATIC_DEFAULT", "").strip()
         if default and default not in bundle:
             bundle.append(default)
-        for model in bundle:
+        outputs = {models / "default" if model == default else models / bundled_name(model): model for model in bundle}
+        if editable and models.is_dir():  # models an earlier editable build bundled, and this one does not
+            for old in models.iterdir():
+                if old not in outputs and old.name != "default" and is_generated_model(old):
+                    shutil.rmtree(old)
+        for out, model in outputs.items():
             source, origin = _model_source(model)
-            out = models / "default" if model == default else models / bundled_name(model)
             generate(source, out, origin=origin)
             print(f"fastembed-static: generated {model} into {out}")
         if not default:
             generate(ROOT / "gen" / "default_model", models / "default")
             print(f"fastembed-static: generated the default model into {models / 'default'}")
+        # Nothing but the models: no lock file of the generator (it removes its own; one left by a killed build or
+        # a platform that cannot remove an open file must not reach the wheel).
+        for lock in models.glob(".*.lock"):
+            lock.unlink(missing_ok=True)
 
 
 def _source_package() -> None:

@@ -32,6 +32,10 @@ from .model import StaticModel
 __version__ = "0.1.0"
 COMPILED: bool = Path(_tokenizer.__file__ or "").suffix in (".so", ".pyd")
 """True when the tokenizer core runs as native code compiled by mypyc, False for the pure-Python fallback."""
+if not (Path(__file__).parent / "_models" / "default" / "model.json").is_file():  # a clone's unbuilt source tree?
+    from ._checkout import warn_if_shadowing
+
+    warn_if_shadowing()
 
 __all__ = [
     "COMPILED",

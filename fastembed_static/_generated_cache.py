@@ -3,7 +3,9 @@
 
 Hub ids and paths are told apart by syntax alone: a ``str`` of the form ``owner/name`` is a hub id; anything else,
 ``./owner/name``, ``../x``, an absolute path, or any ``pathlib.Path``, is a local path. A folder in the current
-directory that happens to be called ``owner/name`` is never picked up in place of the hub model.
+directory that happens to be called ``owner/name`` is never picked up in place of the hub model. A plain ``str``
+name that is no existing path (``"tiny-mrl"``) finds the model bundled at install time from a local folder of that
+name; a hub id finds the model bundled from that hub repository.
 
 Generating into the cache happens under the output's generation lock: a process that finds the model generated
 by another once it holds the lock uses it; a cached model that fails its load checks is regenerated once, with a
@@ -54,14 +56,24 @@ def load_model(
         path = Path(model)
         if is_generated_model(path):
             if dims is not None:
-                raise ValueError(f"{path} is already generated: dims= applies when generating; use encode(dim=...)")
+                raise ValueError(
+                    f"{path} is already generated: dims= applies when generating; use encode(dim=...), or re-cut "
+                    f"it into a new folder: fastembed-static gen {path} --out NEW_DIR --dims K"
+                )
             return _model_files.load(path)
         if path.exists():
             return generate_cached(path, cache_dir=cache_dir, dims=dims)
+        bundled = None if isinstance(model, PurePath) else find_bundled(model)
+        if bundled is not None:
+            if dims is not None:
+                raise ValueError(f"{model!r} is a bundled model, already generated: use encode(dim=...), not dims=")
+            return _model_files.load(bundled)
+        names = bundled_names()
         raise ModelFileError(
             path,
-            "no such model directory, and not a Hugging Face hub id: a str of the form 'owner/name' is a hub id; "
-            "an absolute path, one starting with './' or '../', or a pathlib.Path is a local folder",
+            "no such model directory, no bundled model of that name, and not a Hugging Face hub id: a str of the "
+            "form 'owner/name' is a hub id; an absolute path, one starting with './' or '../', or a pathlib.Path is "
+            f"a local folder; bundled models: {', '.join(names) or 'none'}",
         )
     name = str(model)
     local = Path(name)
@@ -97,12 +109,43 @@ def load_model(
 
 def _bundled_from(path: Path) -> str | None:
     """The hub id a bundled model was generated from, if it is one."""
+    return _bundled_source(path)[0]
+
+
+def _bundled_source(path: Path) -> tuple[str | None, str | None]:
+    """(hub id, source folder name) recorded in a bundled model's ``model.json`` (None where absent)."""
     try:
         source = json.loads((path / MODEL_JSON).read_text(encoding="utf-8"))["source"]
     except (OSError, ValueError, KeyError, TypeError):
+        return None, None
+    if not isinstance(source, dict):
+        return None, None
+    repo_id, name = source.get("repo_id"), source.get("name")
+    return (repo_id if isinstance(repo_id, str) else None), (name if isinstance(name, str) else None)
+
+
+def find_bundled(name: str) -> Path | None:
+    """The model bundled at install time from a local model folder called ``name`` (``FASTEMBED_STATIC_BUNDLE=
+    /any/path/NAME``, or ``FASTEMBED_STATIC_DEFAULT``), if there is one: matched by the folder name that its
+    ``model.json`` records as its source, so only the name given at bundling finds it."""
+    if not name or name in (".", "..") or "/" in name or os.sep in name or (os.altsep and os.altsep in name):
         return None
-    repo_id = source.get("repo_id") if isinstance(source, dict) else None
-    return repo_id if isinstance(repo_id, str) else None
+    for candidate in (BUNDLED_DIR / name, BUNDLED_DIR / "default"):
+        repo_id, source_name = _bundled_source(candidate)
+        if repo_id is None and source_name == name and is_generated_model(candidate):
+            return candidate
+    return None
+
+
+def bundled_names() -> list[str]:
+    """What ``from_pretrained`` accepts to load each model bundled at install time: its hub id, or the name of
+    the local folder it was generated from."""
+    names = []
+    for folder in BUNDLED_DIR.iterdir() if BUNDLED_DIR.is_dir() else []:
+        repo_id, source_name = _bundled_source(folder)
+        if repo_id is not None or source_name is not None:
+            names.append(repo_id or str(source_name))
+    return sorted(names)
 
 
 def generate_cached(

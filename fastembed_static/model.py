@@ -166,9 +166,11 @@ class StaticModel:
         """The bundled default model (distilled from all-MiniLM-L6-v2 with model2vec; see README). ``memory``: see
         :meth:`from_pretrained`."""
         if not is_generated_model(DEFAULT_MODEL_DIR):
-            raise ModelFileError(
-                DEFAULT_MODEL_DIR, "the bundled default model was not generated: reinstall with `pip install .`"
-            )
+            from ._checkout import explain, unbuilt_checkout
+
+            checkout = unbuilt_checkout()
+            problem = "the bundled default model was not generated: reinstall with `pip install .`"
+            raise ModelFileError(DEFAULT_MODEL_DIR, problem if checkout is None else explain(checkout))
         return cls(_model_files.load(DEFAULT_MODEL_DIR), memory)
 
     @classmethod
@@ -179,7 +181,9 @@ class StaticModel:
 
         path = BUNDLED_DIR / bundled_name(name)
         if not is_generated_model(path):
-            available = sorted(p.name for p in BUNDLED_DIR.iterdir() if is_generated_model(p))
+            available = (
+                sorted(p.name for p in BUNDLED_DIR.iterdir() if is_generated_model(p)) if BUNDLED_DIR.is_dir() else []
+            )
             raise ModelFileError(path, f"no bundled model {name!r}; bundled: {', '.join(available) or 'none'}")
         return cls(_model_files.load(path), memory)
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 import shutil
 import struct
+import subprocess
 import sys
 import tarfile
 from collections.abc import Sequence
@@ -204,3 +206,26 @@ def refuse_network(monkeypatch: Any) -> list[object]:
     monkeypatch.setattr(socket.socket, "connect", guarded_connect)
     monkeypatch.setattr(socket, "getaddrinfo", refused_lookup)
     return attempts
+
+
+def source_copy(tmp_path: Path) -> Path:
+    """The repository's build inputs (not the tests, not build leftovers), copied with symlinks kept."""
+    if not (REPO / "setup.py").is_file():
+        raise AssertionError(f"the source tree is not beside the tests: {REPO / 'setup.py'} is missing")
+    listed = subprocess.run(
+        ["git", "-C", str(REPO), "ls-files", "--cached", "--others", "--exclude-standard"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.splitlines()
+    dest = tmp_path / "src"
+    for rel in listed:
+        if rel.startswith(("tests/", "asv_bench/")) or not (REPO / rel).exists():
+            continue
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if (REPO / rel).is_symlink():
+            target.symlink_to(os.readlink(REPO / rel))
+        else:
+            shutil.copy2(REPO / rel, target)
+    return dest

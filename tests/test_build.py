@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -17,7 +16,7 @@ import pytest
 from fastembed_static.gen import GenerationError, generate
 from fastembed_static.gen.safetensors_reader import read_f32_matrix_bytes, read_float_matrix, read_header
 
-from .helpers import MRL_TOKENIZER, REPO, make_st_model, random_table, write_safetensors
+from .helpers import MRL_TOKENIZER, make_st_model, random_table, source_copy, write_safetensors
 
 ROWS = 30522
 GEN_DIR = Path(generate.__code__.co_filename).parent  # the installed generator package
@@ -89,29 +88,6 @@ def test_tables_that_need_conversion_still_go_through_numpy(tmp_path: Path) -> N
     assert np.array_equal(stored, small.astype(np.float32)[mapping] * weights[:, None])
 
 
-def _source_copy(tmp_path: Path) -> Path:
-    """The repository's build inputs (not the tests, not build leftovers), copied with symlinks kept."""
-    if not (REPO / "setup.py").is_file():
-        pytest.fail(f"the source tree is not beside the tests: {REPO / 'setup.py'} is missing")
-    listed = subprocess.run(
-        ["git", "-C", str(REPO), "ls-files", "--cached", "--others", "--exclude-standard"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.splitlines()
-    dest = tmp_path / "src"
-    for rel in listed:
-        if rel.startswith(("tests/", "asv_bench/")) or not (REPO / rel).exists():
-            continue
-        target = dest / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if (REPO / rel).is_symlink():
-            target.symlink_to(os.readlink(REPO / rel))
-        else:
-            shutil.copy2(REPO / rel, target)
-    return dest
-
-
 def _build_wheel(src: Path, out: Path, mode: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "FASTEMBED_STATIC_MYPYC": mode, "PIP_NO_INDEX": "1"}
     command = [sys.executable, "-m", "pip", "wheel", "-v", "--no-build-isolation", "--no-deps", "-w", str(out), "."]
@@ -121,7 +97,7 @@ def _build_wheel(src: Path, out: Path, mode: str) -> subprocess.CompletedProcess
 @pytest.fixture(scope="module")
 def broken_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the source tree whose compiled module has a type error, so that mypyc stops (SystemExit)."""
-    src = _source_copy(tmp_path_factory.mktemp("broken"))
+    src = source_copy(tmp_path_factory.mktemp("broken"))
     with (src / "fastembed_static" / "_tokenizer.py").open("a", encoding="utf-8") as f:
         f.write('\nBROKEN_FOR_THE_TEST: int = "not an int"\n')
     return src

@@ -9,6 +9,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,8 @@ def generate(
 ) -> Path:
     """Generate a model from ``model_dir`` into ``out_dir`` (replaced atomically); returns ``out_dir``.
 
+    ``model_dir``: a model in the sentence-transformers or model2vec layout, or a generated model, which is re-cut
+    (:mod:`.recut`: fewer dims, or float32 to float16/int8; the same files as generating from its source).
     ``dims`` keeps only the first ``dims`` columns (Matryoshka truncation baked into a smaller table).
     ``dtype``: storage of the table, "float32" (exact, default), "float16" or "int8" (see STORAGE).
     ``origin`` (e.g. hub repo id, revision and commit) is recorded in model.json's ``source``.
@@ -58,15 +61,21 @@ def generate(
     """
     if dtype not in STORAGE:
         raise ValueError(f"dtype must be one of {', '.join(STORAGE)}, not {dtype!r}")
-    source = find_source(Path(model_dir))
     out = Path(out_dir)
+    if is_generated_model(Path(model_dir)):  # a generated model as the source: re-cut it (see recut.py)
+        from .recut import recut
+
+        make: Callable[[], Path] = partial(recut, Path(model_dir), out, dims, dtype)
+    else:
+        source = find_source(Path(model_dir))
+        make = partial(_generate, source, out, dims, dtype, origin or {})
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         with file_lock(generation_lock_path(out)):
             if unless is not None and unless(out):
                 return out
             remove_orphans(out)
-            return _generate(source, out, dims, dtype, origin or {})
+            return make()
     except OSError as e:  # disk full, file size limit, permissions: say which file
         raise _write_error(out, e) from e
 
@@ -104,16 +113,23 @@ def _generate(source: ModelSource, out_dir: Path, dims: int | None, dtype: str, 
 
     table = _read_table(source, tensors)
     rows, cols = _check_shape(source, spec, table.shape, dims)
-    table = np.ascontiguousarray(table[:, :cols])
+    stored, scales_blob = store_table(np.ascontiguousarray(table[:, :cols]), dtype, source.weights)
+    return _write(Path(out_dir), source, spec, stored, (rows, cols), dtype, scales_blob, origin or {})
+
+
+def store_table(table: npt.NDArray[np.float32], dtype: str, where: Path) -> tuple[memoryview, bytes | None]:
+    """The bytes of a float32 ``table`` stored as ``dtype`` (little-endian), and for int8 its scales' bytes.
+    Raises GenerationError (naming ``where``) when float16 cannot hold its values."""
+    import numpy as np
+
     if dtype == "float16" and table.size and float(np.abs(table).max()) > float(np.finfo(np.float16).max):
         raise GenerationError(
-            source.weights,
+            where,
             f"values up to {float(np.abs(table).max()):.6g} do not fit float16 (largest 65504): store float32 or int8",
         )
     stored, scales = _quantize(table, dtype)
     stored = np.ascontiguousarray(stored, dtype=STORAGE[dtype][0])
-    scales_blob = None if scales is None else scales.astype("<f4").tobytes()
-    return _write(Path(out_dir), source, spec, stored.data, (rows, cols), dtype, scales_blob, origin or {})
+    return stored.data, None if scales is None else scales.astype("<f4").tobytes()
 
 
 def _plain_f32_table(tensors: dict[str, TensorInfo]) -> TensorInfo | None:

@@ -4,7 +4,7 @@ files are written into it (atomically, fsync'ed, under an inter-process lock).
 Layout (``cache`` is :func:`default_cache_dir` unless ``cache_dir`` is given)::
 
     {cache}/models/{owner}--{name}/
-        .lock                                   # flock'ed while a process downloads this repository
+        .lock                                   # flock'ed while a process downloads this repository (then removed)
         refs/{revision}                         # the 40-hex commit the revision resolved to (not for pinned commits)
         {commit}/source/...                     # the repository's files, in its relative layout
         {commit}/source/.fastembed-static-files.json   # manifest, written last: the snapshot is complete
