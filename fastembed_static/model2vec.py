@@ -117,8 +117,10 @@ class StaticModel:
 
     @property
     def embedding(self) -> npt.NDArray[Any]:
-        """The token table (rows in token id order), read-only."""
-        return self._engine._table
+        """The token table (rows in token id order), read-only; for an int8 table, its rows times the column
+        scales (float32, computed on each access)."""
+        table, scales = self._engine._table, self._engine._scales
+        return table if scales is None else table * scales
 
     def tokenize(self, sentences: Sequence[str]) -> list[list[int]]:
         """Token ids of each sentence, truncated to the model's ``max_length`` tokens, ``[UNK]`` ids dropped."""
@@ -151,6 +153,8 @@ class StaticModel:
         for first in range(0, len(texts), batch_size):
             ids, lengths = self._ids(texts[first : first + batch_size], limit)
             _mean(self._engine._table, ids, lengths, out[first : first + batch_size])
+        if self._engine._scales is not None:  # an int8 table: each column's scale, as StaticModel.encode applies it
+            out *= self._engine._scales
             if show_progress_bar:
                 print(f"\rEncoding: {min(first + batch_size, len(texts))}/{len(texts)}", end="", flush=True)
         if show_progress_bar:
@@ -175,12 +179,13 @@ class StaticModel:
         single = isinstance(sentences, str)
         texts = self._cut(_texts([sentences] if isinstance(sentences, str) else sentences), limit)
         _check_batch_size(batch_size)
-        table = self._engine._table
+        table, scales = self._engine._table, self._engine._scales
         out: list[npt.NDArray[Any]] = []
         for first in range(0, len(texts), batch_size):
             ids, lengths = self._ids(texts[first : first + batch_size], limit)
             for part in np.split(ids, np.cumsum(lengths)[:-1]) if len(lengths) else []:
-                out.append(table[part] if len(part) else np.zeros((0, self.dim)))
+                rows = table[part] if scales is None else table[part] * scales  # int8 rows times their scales
+                out.append(rows if len(part) else np.zeros((0, self.dim)))
         return out[0] if single else out
 
     def _cut(self, texts: list[str], limit: int | None) -> list[str]:

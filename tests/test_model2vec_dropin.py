@@ -169,6 +169,22 @@ def test_as_the_model2vec_module(monkeypatch: pytest.MonkeyPatch, m2v_dir: Path,
     assert len(vectors) == 1 and len(vectors[0]) == 256
 
 
+@pytest.mark.parametrize("dtype", ["float16", "int8"])
+def test_smaller_tables_pool_as_static_model(dtype: str, m2v_dir: Path, tmp_path: Path) -> None:
+    """float16 and int8 tables (generated with --dtype): no model2vec twin; with model2vec's truncation off and
+    on texts without [UNK] the drop-in gives fastembed_static.StaticModel's vectors exactly (same pooling, scales)."""
+    from fastembed_static.gen import generate
+
+    folder = generate(m2v_dir, tmp_path / dtype, dtype=dtype)
+    model, plain = StaticModel.from_pretrained(folder), fastembed_static.StaticModel.from_pretrained(folder)
+    texts = [t for t in gooaq_queries()[:2000] if t.strip() and model.unk_token_id not in plain.tokenize(t)]
+    _same(plain.encode(texts, normalize=False), model.encode(texts, max_length=None, normalize=False))
+    rows = model.encode_as_sequence(texts[:50])
+    assert len(rows) == 50 and all(r.dtype == (np.float16 if dtype == "float16" else np.float32) for r in rows)
+    means = np.stack([r.astype(np.float64).mean(axis=0) for r in rows])
+    np.testing.assert_allclose(means, plain.encode(texts[:50], normalize=False), atol=1e-5)
+
+
 def test_bad_input(m2v_dir: Path, tmp_path: Path) -> None:
     model = StaticModel.from_pretrained(m2v_dir, cache_dir=tmp_path)
     with pytest.raises(TypeError, match="index 1"):
