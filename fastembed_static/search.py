@@ -14,7 +14,8 @@
 Every result is float32 (computed in float32 as sentence-transformers does for float32 inputs, except the
 euclidean distance, computed in float64: see :func:`euclidean_sim`). Ties: sentence-transformers leaves the order
 of equal scores to ``torch.topk`` (unspecified); here equal scores are ordered by corpus id, smallest first, and the
-top ``top_k`` is the first ``top_k`` of that total order whatever the chunk sizes.
+top ``top_k`` is the first ``top_k`` of that total order whatever the chunk sizes. Copies of one vector may score a
+rounding apart in either library: a matrix product rounds differently at different positions.
 """
 
 from __future__ import annotations

@@ -165,8 +165,9 @@ def test_as_the_model2vec_module(monkeypatch: pytest.MonkeyPatch, m2v_dir: Path,
     from model2vec import StaticModel as Imported  # type: ignore[attr-defined]
 
     assert Imported is StaticModel
-    vectors = Imported.from_pretrained(m2v_dir, cache_dir=tmp_path).encode(["It's dangerous to go alone!"]).tolist()
-    assert len(vectors) == 1 and len(vectors[0]) == 256
+    model = Imported.from_pretrained(m2v_dir, cache_dir=tmp_path)  # what LangChain's wrapper calls, then:
+    documents, query = model.encode(["It's dangerous to go alone!"]).tolist(), model.encode("Take this.").tolist()
+    assert len(documents) == 1 and len(documents[0]) == 256 and len(query) == 256 and isinstance(query[0], float)
 
 
 @pytest.mark.parametrize("dtype", ["float16", "int8"])
