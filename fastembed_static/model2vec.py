@@ -27,6 +27,7 @@ give float32 vectors close to, not equal to, model2vec's.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,8 @@ class StaticModel:
 
     def tokenize(self, sentences: Sequence[str]) -> list[list[int]]:
         """Token ids of each sentence, truncated to the model's ``max_length`` tokens, ``[UNK]`` ids dropped."""
+        if isinstance(sentences, str):
+            raise TypeError("tokenize takes a list of str (model2vec's signature); wrap one text in a list")
         ids, lengths = self._ids(_texts(sentences), self.max_length)
         return [part.tolist() for part in np.split(ids, np.cumsum(lengths)[:-1])] if len(lengths) else []
 
@@ -153,12 +156,12 @@ class StaticModel:
         for first in range(0, len(texts), batch_size):
             ids, lengths = self._ids(texts[first : first + batch_size], limit)
             _mean(self._engine._table, ids, lengths, out[first : first + batch_size])
+            if show_progress_bar:
+                print(f"\rEncoding: {min(first + batch_size, len(texts))}/{len(texts)}", end="", file=sys.stderr)
+        if show_progress_bar:
+            print(file=sys.stderr, flush=True)
         if self._engine._scales is not None:  # an int8 table: each column's scale, as StaticModel.encode applies it
             out *= self._engine._scales
-            if show_progress_bar:
-                print(f"\rEncoding: {min(first + batch_size, len(texts))}/{len(texts)}", end="", flush=True)
-        if show_progress_bar:
-            print(flush=True)
         if normalize:
             out = out / (np.linalg.norm(out, axis=1, keepdims=True) + np.float32(1e-32))
         return out[0] if single else out

@@ -286,8 +286,9 @@ _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 
 def _popcount(x: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     """Set bits of each byte: ``np.bitwise_count`` (numpy >= 2.0), else a 256-entry table."""
-    if hasattr(np, "bitwise_count"):
-        counts: npt.NDArray[np.uint8] = np.bitwise_count(x)
+    bitwise_count = getattr(np, "bitwise_count", None)  # looked up each call (numpy < 2.0 has none)
+    if bitwise_count is not None:
+        counts: npt.NDArray[np.uint8] = bitwise_count(x)
         return counts
     looked_up: npt.NDArray[np.uint8] = _POPCOUNT[x]
     return looked_up

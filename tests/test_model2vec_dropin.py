@@ -179,7 +179,9 @@ def test_smaller_tables_pool_as_static_model(dtype: str, m2v_dir: Path, tmp_path
     folder = generate(m2v_dir, tmp_path / dtype, dtype=dtype)
     model, plain = StaticModel.from_pretrained(folder), fastembed_static.StaticModel.from_pretrained(folder)
     texts = [t for t in gooaq_queries()[:2000] if t.strip() and model.unk_token_id not in plain.tokenize(t)]
-    _same(plain.encode(texts, normalize=False), model.encode(texts, max_length=None, normalize=False))
+    expected = plain.encode(texts, normalize=False)
+    _same(expected, model.encode(texts, max_length=None, normalize=False))
+    _same(expected, model.encode(texts, max_length=None, normalize=False, batch_size=100))  # scales once per text
     rows = model.encode_as_sequence(texts[:50])
     assert len(rows) == 50 and all(r.dtype == (np.float16 if dtype == "float16" else np.float32) for r in rows)
     means = np.stack([r.astype(np.float64).mean(axis=0) for r in rows])
@@ -200,5 +202,15 @@ def test_bad_input(m2v_dir: Path, tmp_path: Path) -> None:
         model.encode(["ok", "\ud800"])
     with pytest.raises(NotImplementedError, match="--dtype"):
         StaticModel.from_pretrained(m2v_dir, quantize_to="int8", cache_dir=tmp_path)
+    with pytest.raises(TypeError, match="list of str"):
+        model.tokenize("one text")
     assert model.encode([]).shape == (0, 256)
+
+
+def test_progress_bar_goes_to_stderr(m2v_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    model = StaticModel.from_pretrained(m2v_dir, cache_dir=tmp_path)
+    texts = gooaq_queries()[:50]
+    _same(model.encode(texts), model.encode(texts, show_progress_bar=True, batch_size=20))
+    captured = capsys.readouterr()
+    assert captured.out == "" and "Encoding: 50/50" in captured.err
     assert fastembed_static.StaticModel.from_pretrained(m2v_dir, cache_dir=tmp_path).dim == model.dim
