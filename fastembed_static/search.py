@@ -188,16 +188,41 @@ def _rows(embeddings: object, name: str) -> npt.NDArray[Any]:
     return array
 
 
-def _best(
+_GROUP = 32  # columns per group when bounding the k-th best score (see _select)
+
+
+def _select(
     scores: npt.NDArray[Any], ids: npt.NDArray[np.int64], top_k: int, ascending: bool
 ) -> tuple[npt.NDArray[Any], npt.NDArray[np.int64]]:
-    """The first ``top_k`` of one row of candidates, ordered by score (descending, or ascending) then id."""
-    if len(scores) > top_k:
-        kth = np.partition(scores, top_k - 1)[top_k - 1] if ascending else -np.partition(-scores, top_k - 1)[top_k - 1]
-        keep = np.flatnonzero(scores <= kth) if ascending else np.flatnonzero(scores >= kth)  # top_k plus ties
-        scores, ids = scores[keep], ids[keep]
-    order = np.lexsort((ids, scores if ascending else -scores))[:top_k]
-    return scores[order], ids[order]
+    """For each row of ``scores`` (candidates with ``ids``: one row shared by all, or one row each), the first
+    ``min(top_k, columns)`` under the order: score (descending, or ascending), then id.
+
+    The candidates are the scores at least as good as a bound: each group of _GROUP columns' best score, and the
+    k-th best of those (at least k scores are that good, so every one of the true top k, ties included, is). The
+    few candidates are then sorted by (row, score, id)."""
+    rows, columns = scores.shape
+    k = min(top_k, columns)
+    if k < columns:
+        groups = columns // _GROUP
+        if groups >= 2 * k:  # the bound: a reduce per group and a partition over the groups' best scores
+            grouped = scores[:, : groups * _GROUP].reshape(rows, groups, _GROUP)
+            if ascending:
+                bound = np.partition(grouped.min(axis=2), k - 1, axis=1)[:, k - 1 : k]
+            else:
+                bound = -np.partition(-grouped.max(axis=2), k - 1, axis=1)[:, k - 1 : k]
+        elif ascending:  # the exact k-th best score
+            bound = np.partition(scores, k - 1, axis=1)[:, k - 1 : k]
+        else:
+            bound = -np.partition(-scores, k - 1, axis=1)[:, k - 1 : k]
+        row, column = np.nonzero(scores <= bound) if ascending else np.nonzero(scores >= bound)
+    else:
+        row, column = np.divmod(np.arange(rows * columns, dtype=np.intp), columns)
+    candidate_ids = ids[row, column] if ids.ndim == 2 else ids[column]
+    candidate_scores = scores[row, column]
+    order = np.lexsort((candidate_ids, candidate_scores if ascending else -candidate_scores, row))
+    row, candidate_ids, candidate_scores = row[order], candidate_ids[order], candidate_scores[order]
+    keep = np.arange(len(row)) - np.searchsorted(row, row) < k  # the first k of each row (rows are contiguous)
+    return candidate_scores[keep].reshape(rows, k), candidate_ids[keep].reshape(rows, k)
 
 
 def _top_k_search(
@@ -210,24 +235,34 @@ def _top_k_search(
     corpus_chunk_size: int,
     ascending: bool,
 ) -> Hits:
-    """Chunked top-k: corpus chunks outside (each read and prepared once), query chunks inside; a running best
-    list per query, merged under one total order (score, then id), so chunking never changes the result."""
-    best_scores: list[npt.NDArray[Any]] = [np.empty(0)] * len(queries)
-    best_ids: list[npt.NDArray[np.int64]] = [np.empty(0, dtype=np.int64)] * len(queries)
-    if top_k == 0:
+    """Chunked top-k: corpus chunks outside (each read and prepared once), query chunks inside, each chunk's score
+    matrix reduced a block of rows at a time (bounded scratch memory); each query's best so far merged with each
+    chunk's under one total order (score, then id), so chunking never changes the result."""
+    if top_k == 0 or len(corpus) == 0:
         return [[] for _ in range(len(queries))]
+    best: tuple[npt.NDArray[Any], npt.NDArray[np.int64]] | None = None
     for corpus_first in range(0, len(corpus), corpus_chunk_size):
         chunk = prepare(corpus[corpus_first : corpus_first + corpus_chunk_size])
         chunk_ids = np.arange(corpus_first, corpus_first + len(chunk), dtype=np.int64)
+        block = max(1, _CELLS // len(chunk))
+        found: list[tuple[npt.NDArray[Any], npt.NDArray[np.int64]]] = []
         for query_first in range(0, len(queries), query_chunk_size):
             scores = score_chunk(prepare(queries[query_first : query_first + query_chunk_size]), chunk)
-            for row, query in enumerate(range(query_first, query_first + len(scores))):
-                merged_scores = np.concatenate([best_scores[query], scores[row]])
-                merged_ids = np.concatenate([best_ids[query], chunk_ids])
-                best_scores[query], best_ids[query] = _best(merged_scores, merged_ids, top_k, ascending)
+            if scores.dtype.kind == "f" and np.isnan(scores).any():
+                raise ValueError("the score function returned NaN")
+            found.extend(
+                _select(scores[i : i + block], chunk_ids, top_k, ascending) for i in range(0, len(scores), block)
+            )
+        chunk_best = np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found])
+        if best is None:
+            best = chunk_best
+        else:
+            merged_scores = np.concatenate([best[0], chunk_best[0]], axis=1)
+            best = _select(merged_scores, np.concatenate([best[1], chunk_best[1]], axis=1), top_k, ascending)
+    assert best is not None
     return [
-        [{"corpus_id": i, "score": s} for i, s in zip(ids.tolist(), scores.tolist())]
-        for scores, ids in zip(best_scores, best_ids)
+        [{"corpus_id": i, "score": s} for i, s in zip(ids, scores)]
+        for scores, ids in zip(best[0].tolist(), best[1].tolist())
     ]
 
 
@@ -284,16 +319,6 @@ def semantic_search(
 _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 
 
-def _popcount(x: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-    """Set bits of each byte: ``np.bitwise_count`` (numpy >= 2.0), else a 256-entry table."""
-    bitwise_count = getattr(np, "bitwise_count", None)  # looked up each call (numpy < 2.0 has none)
-    if bitwise_count is not None:
-        counts: npt.NDArray[np.uint8] = bitwise_count(x)
-        return counts
-    looked_up: npt.NDArray[np.uint8] = _POPCOUNT[x]
-    return looked_up
-
-
 def _packed(embeddings: object, name: str) -> npt.NDArray[Any]:
     array = _rows(embeddings, name)
     if array.dtype not in (np.uint8, np.int8):
@@ -310,13 +335,22 @@ def hamming_distance(a: ArrayLike, b: ArrayLike) -> npt.NDArray[np.int32]:
     x, y = _packed(a, "a"), _packed(b, "b")
     if x.dtype != y.dtype or x.shape[1] != y.shape[1]:
         raise ValueError(f"a and b must be packed alike, got {x.dtype} {x.shape} and {y.dtype} {y.shape}")
-    x8, y8 = x.view(np.uint8), np.asarray(y).view(np.uint8)
-    out = np.empty((len(x8), len(y8)), dtype=np.int32)
-    step = max(1, _CELLS // max(1, len(y8) * x8.shape[1]))
-    for first in range(0, len(x8), step):
-        out[first : first + step] = _popcount(x8[first : first + step, None, :] ^ y8[None, :, :]).sum(
-            axis=-1, dtype=np.int32
-        )
+    # XOR and count bits a word at a time: the widest unsigned word that divides a vector's bytes with
+    # np.bitwise_count (numpy >= 2.0, looked up on each call), else bytes through a 256-entry table
+    bitwise_count = getattr(np, "bitwise_count", None)
+    width = 8 if bitwise_count is not None else 1
+    while x.shape[1] % width:
+        width //= 2
+    word = np.dtype(f"u{width}")
+    xw = np.ascontiguousarray(x).view(np.uint8).view(word)
+    yw = np.ascontiguousarray(np.ascontiguousarray(y).view(np.uint8).view(word).T)  # one contiguous row per word
+    out = np.zeros((len(xw), yw.shape[1]), dtype=np.int32)
+    step = max(1, _CELLS // max(1, yw.shape[1]))
+    for first in range(0, len(xw), step):
+        acc = out[first : first + step]
+        for w in range(yw.shape[0]):
+            diff = np.bitwise_xor(xw[first : first + step, w, None], yw[w][None, :])
+            acc += bitwise_count(diff) if bitwise_count is not None else _POPCOUNT[diff]
     return out
 
 
