@@ -233,3 +233,37 @@ def test_hamming_search_on_quantized_vectors(monkeypatch: pytest.MonkeyPatch) ->
         fs.hamming_search(queries, corpus)
     with pytest.raises(ValueError, match="packed alike"):
         fs.hamming_search(q_bits, st_quantize(corpus, "binary"))
+
+
+@pytest.mark.parametrize("top_k", [1, 10, 100])
+@pytest.mark.parametrize("chunks", [(100, 500000), (7, 333), (1000, 64)])
+def test_top_k_with_many_exact_ties(top_k: int, chunks: tuple[int, int]) -> None:
+    """Small-integer vectors: every dot product is exact in float32 and most scores are tied. The expected order
+    (score, then the smallest id) is computed here in int64, for every chunking and both selection paths (the
+    per-group bound for wide chunks, the exact partition for narrow ones)."""
+    rng = np.random.default_rng(11)
+    queries = rng.integers(-2, 3, (40, 8))
+    corpus = rng.integers(-2, 3, (5000, 8))
+    exact = queries @ corpus.T
+    query_chunk_size, corpus_chunk_size = chunks
+    got = fs.semantic_search(
+        queries.astype(np.float32),
+        corpus.astype(np.float32),
+        top_k=top_k,
+        score_function=fs.dot_score,
+        query_chunk_size=query_chunk_size,
+        corpus_chunk_size=corpus_chunk_size,
+    )
+    ids = np.arange(len(corpus))
+    for q, row in enumerate(got):
+        order = np.lexsort((ids, -exact[q]))[:top_k]
+        assert [h["corpus_id"] for h in row] == order.tolist()
+        assert [h["score"] for h in row] == exact[q, order].astype(float).tolist()
+    bits_q, bits_c = rng.integers(0, 256, (40, 1), dtype=np.uint8), rng.integers(0, 256, (5000, 1), dtype=np.uint8)
+    distances = (np.unpackbits(bits_q, axis=1)[:, None, :] != np.unpackbits(bits_c, axis=1)[None, :, :]).sum(axis=2)
+    hits = fs.hamming_search(
+        bits_q, bits_c, top_k=top_k, query_chunk_size=query_chunk_size, corpus_chunk_size=corpus_chunk_size
+    )
+    for q, row in enumerate(hits):
+        order = np.lexsort((ids, distances[q]))[:top_k]
+        assert [h["corpus_id"] for h in row] == order.tolist()
