@@ -14,8 +14,8 @@ model2vec's rules, which differ from :class:`fastembed_static.StaticModel`'s (se
   truncation is ignored.
 - **Unknown tokens**: ``[UNK]`` ids are dropped after truncation (a text of only unknown words gets the zero vector).
 - **Normalization**: ``config.json``'s ``normalize`` (default False), as ``v / (||v|| + 1e-32)``.
-- ``encode_as_sequence`` and ``tokenize`` as model2vec's (``tokenize`` truncates at the model's ``max_length`` but
-  does not cut characters, as model2vec's does).
+- ``encode_as_sequence`` and ``tokenize`` as model2vec's: ``tokenize`` truncates at the model's ``max_length``
+  tokens without the character cut; ``encode_as_sequence`` truncates only at a ``max_length`` passed to it.
 
 ``config.json`` is read from the model's source folder (a local folder in the model2vec layout, or the downloaded
 hub files); a model found only as a generated folder (or bundled) keeps its own ``normalize`` and ``max_length``
@@ -263,7 +263,10 @@ def _source_config(model: str | Path, generated: Path, metadata: dict[str, Any])
     path = source / "config.json"
     if not path.is_file():
         return {}
-    config = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as e:
+        raise ValueError(f"{path}: not valid JSON: {e}") from None
     if not isinstance(config, dict):
         raise ValueError(f"{path}: expected a JSON object")
     return config
