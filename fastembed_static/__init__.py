@@ -28,6 +28,22 @@ from .errors import (
     RevisionNotFoundError,
 )
 from .model import StaticModel
+from .quantization import quantize_embeddings
+from .search import (
+    cos_sim,
+    dot_score,
+    euclidean_sim,
+    hamming_distance,
+    hamming_search,
+    manhattan_sim,
+    pairwise_cos_sim,
+    pairwise_dot_score,
+    pairwise_euclidean_sim,
+    pairwise_manhattan_sim,
+    semantic_search,
+    similarity,
+    similarity_pairwise,
+)
 
 __version__ = "0.1.0"
 COMPILED: bool = Path(_tokenizer.__file__ or "").suffix in (".so", ".pyd")
@@ -55,4 +71,18 @@ __all__ = [
     "RevisionNotFoundError",
     "StaticModel",
     "__version__",
+    "cos_sim",
+    "dot_score",
+    "euclidean_sim",
+    "hamming_distance",
+    "hamming_search",
+    "manhattan_sim",
+    "pairwise_cos_sim",
+    "pairwise_dot_score",
+    "pairwise_euclidean_sim",
+    "pairwise_manhattan_sim",
+    "quantize_embeddings",
+    "semantic_search",
+    "similarity",
+    "similarity_pairwise",
 ]
