@@ -130,10 +130,13 @@ def write_corpus_parquet(folder: Path, corpus: list[str], null_rows: Sequence[in
 FRAMEWORK_ENV = {
     "ANONYMIZED_TELEMETRY": "False",  # chromadb
     "HAYSTACK_TELEMETRY_ENABLED": "False",
-    "HF_HUB_OFFLINE": "1",
-    "TOKENIZERS_PARALLELISM": "false",
 }
-"""Telemetry off: set (in os.environ) before a framework is imported; the tests also refuse every socket."""
+"""Telemetry off: set (in os.environ, for the whole session: it changes nothing else) before a framework is
+imported; the tests also refuse every socket (:func:`refuse_network`)."""
+
+FRAMEWORK_TEST_ENV = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+"""Set by :func:`refuse_network` for one framework test only: HF_HUB_OFFLINE set for the whole session would make
+the hub tests that run later find no network."""
 
 
 def retrieval_corpus(rows: int = 400) -> list[str]:
@@ -187,9 +190,12 @@ def assert_same_ranking(got: Sequence[int], expected: Sequence[int], scores: np.
 
 def refuse_network(monkeypatch: Any) -> list[object]:
     """Make every Internet socket connection and name lookup of this process fail (and record it): a framework that
-    tries the network fails the test at once instead of hanging on a timeout. Returns the list of attempts."""
+    tries the network fails the test at once instead of hanging on a timeout; also sets FRAMEWORK_TEST_ENV for the
+    test. Returns the list of attempts."""
     import socket
 
+    for name, value in FRAMEWORK_TEST_ENV.items():
+        monkeypatch.setenv(name, value)
     attempts: list[object] = []
     connect = socket.socket.connect
 
