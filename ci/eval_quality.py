@@ -1,16 +1,16 @@
 """The project's quality evaluation: STS-B dev Spearman and retrieval NDCG@10 of a model, at several dims.
 
-python ci/eval_quality.py [--model M] [--dims 256,128,64] [--retrieval tests/data/beir-sample.tar.xz] [--json FILE]
-                          [--max-queries N]
+python ci/eval_quality.py [--model M] [--dims 256,128,64] [--retrieval PATH ...] [--max-queries N] [--json FILE]
 
 --model: anything StaticModel.from_pretrained accepts (a model folder, a hub id in the cache); default: the bundled
 model. Every dim k is evaluated as encode(dim=k, normalize=True): unit vectors of the first k values (README, "API").
 
 STS-B: ci/stsb.py's Spearman of cosine similarities with the gold scores (tests/data/stsb-dev.jsonl, 1,500 pairs).
 
-Retrieval: each BEIR-format dataset (corpus.jsonl, queries.jsonl, qrels/test.tsv) in a folder or a .tar.xz of
-folders; by default tests/data/beir-sample.tar.xz (samples of BEIR's DBpedia-Entity and MS MARCO / TREC DL 2019, see
-tests/data/PROVENANCE.md). Documents are embedded as BEIR embeds them, title + " " + text; every document is
+Retrieval: each BEIR-format dataset (corpus.jsonl, queries.jsonl, qrels/test.tsv) in the folders or .tar.xz archives
+given; by default tests/data/scifact.tar.xz (BEIR's SciFact test set, whole: 5,183 abstracts, 300 claims) and
+tests/data/beir-sample.tar.xz (samples of BEIR's DBpedia-Entity and MS MARCO / TREC DL 2019 test sets, graded qrels;
+see tests/data/PROVENANCE.md). Documents are embedded as BEIR embeds them, title + " " + text; every document is
 ranked by cosine similarity to the query (nothing excluded). NDCG@10 as BEIR computes it with pytrec_eval
 (trec_eval's ndcg_cut): gain = the graded qrel score, discount log2(rank + 1), ideal DCG from the query's qrels,
 equal scores ordered by document id descending (trec_eval's tie order), averaged over the queries that have qrels.
@@ -36,7 +36,8 @@ from stsb import stsb_spearman
 
 from fastembed_static import StaticModel
 
-DEFAULT_RETRIEVAL = Path(__file__).resolve().parents[1] / "tests" / "data" / "beir-sample.tar.xz"
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
+DEFAULT_RETRIEVAL = (DATA / "scifact.tar.xz", DATA / "beir-sample.tar.xz")
 DEFAULT_DIMS = (256, 128, 64)
 
 Qrels = dict[str, dict[str, int]]
@@ -210,7 +211,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="model folder or hub id (default: the bundled model)")
     parser.add_argument("--dims", type=parse_dims, default=list(DEFAULT_DIMS), help="default 256,128,64")
-    parser.add_argument("--retrieval", type=Path, default=DEFAULT_RETRIEVAL, help="BEIR folder(s) or .tar.xz")
+    parser.add_argument(
+        "--retrieval", type=Path, nargs="+", default=list(DEFAULT_RETRIEVAL), help="BEIR folders, .tar.xz"
+    )
     parser.add_argument("--stsb", type=Path, default=STSB_DATA)
     parser.add_argument("--max-queries", type=int, help="only each dataset's first N queries with qrels")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -219,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     too_wide = [d for d in args.dims if d > model.dim]
     if too_wide:
         parser.error(f"--dims {too_wide} exceed the model's {model.dim} dims")
-    retrieval = load_retrieval(args.retrieval)
+    retrieval = [data for path in args.retrieval for data in load_retrieval(path)]
     if args.max_queries is not None:
         if args.max_queries < 1:
             parser.error("--max-queries must be at least 1")
