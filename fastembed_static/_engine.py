@@ -245,8 +245,7 @@ def run_processes(
         out_fd = os.memfd_create("fastembed-static-rows", os.MFD_CLOEXEC)
         size = n * columns * 4
         os.ftruncate(out_fd, size)
-        out_map = mmap.mmap(out_fd, size)
-        out: Vector = np.frombuffer(out_map, dtype=np.float32).reshape(n, columns)
+        out: Vector = np.frombuffer(_map_shared(out_fd, size), dtype=np.float32).reshape(n, columns)
         job = Job(
             str(model.path),
             str(model.metadata["weights"]["sha256"]),
@@ -266,9 +265,29 @@ def run_processes(
         last_stats = Stats(prepared - start, send, wait, time.perf_counter() - start, workers, len(units))
         return out
     finally:
-        for fd in (texts_fd, out_fd):  # the output stays mapped by ``out``; the texts' memory is freed here
+        for fd in (texts_fd, out_fd):  # the output stays mapped by ``out`` (no descriptor); the texts' memory is freed
             if fd >= 0:
                 os.close(fd)
+
+
+def _map_shared(fd: int, size: int) -> Any:
+    """A writable shared mapping of ``fd`` that, unlike ``mmap.mmap`` (which keeps a duplicate of the descriptor
+    open as long as it lives), holds no descriptor: a program keeping thousands of returned arrays does not run out
+    of them. Unmapped when the last array viewing it is collected."""
+    import ctypes
+    import weakref
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    address = libc.mmap(None, size, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED, fd, 0)
+    if address is None or address == ctypes.c_void_p(-1).value:
+        error = ctypes.get_errno()
+        raise OSError(error, f"cannot map the output rows: {os.strerror(error)}")
+    buffer = (ctypes.c_char * size).from_address(address)
+    weakref.finalize(buffer, libc.munmap, address, size)
+    return buffer
 
 
 def _dispatch(
