@@ -245,7 +245,6 @@ def run_processes(
         out_fd = os.memfd_create("fastembed-static-rows", os.MFD_CLOEXEC)
         size = n * columns * 4
         os.ftruncate(out_fd, size)
-        out: Vector = np.frombuffer(_map_shared(out_fd, size), dtype=np.float32).reshape(n, columns)
         job = Job(
             str(model.path),
             str(model.metadata["weights"]["sha256"]),
@@ -262,6 +261,7 @@ def run_processes(
         )
         prepared = time.perf_counter()
         send, wait = _dispatch(job, units, workers, progress)
+        out: Vector = np.frombuffer(_map_private(out_fd, size), dtype=np.float32).reshape(n, columns)
         last_stats = Stats(prepared - start, send, wait, time.perf_counter() - start, workers, len(units))
         return out
     finally:
@@ -270,10 +270,11 @@ def run_processes(
                 os.close(fd)
 
 
-def _map_shared(fd: int, size: int) -> Any:
-    """A writable shared mapping of ``fd`` that, unlike ``mmap.mmap`` (which keeps a duplicate of the descriptor
-    open as long as it lives), holds no descriptor: a program keeping thousands of returned arrays does not run out
-    of them. Unmapped when the last array viewing it is collected."""
+def _map_private(fd: int, size: int) -> Any:
+    """A writable private (copy-on-write) mapping of ``fd``, which the workers have written: a write to the returned
+    array, or by a process forked later, stays private as for any numpy array. Unlike ``mmap.mmap`` (which keeps a
+    duplicate of the descriptor open as long as it lives) it holds no descriptor: a program keeping thousands of
+    returned arrays does not run out of them. Unmapped when the last array viewing it is collected."""
     import ctypes
     import weakref
 
@@ -281,7 +282,7 @@ def _map_shared(fd: int, size: int) -> Any:
     libc.mmap.restype = ctypes.c_void_p
     libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
     libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-    address = libc.mmap(None, size, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED, fd, 0)
+    address = libc.mmap(None, size, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_PRIVATE, fd, 0)
     if address is None or address == ctypes.c_void_p(-1).value:
         error = ctypes.get_errno()
         raise OSError(error, f"cannot map the output rows: {os.strerror(error)}")
@@ -504,11 +505,10 @@ def _worker_model(job: Job) -> StaticModel:
     return model
 
 
-def _map_fd(parent: int, fd: int, size: int, writable: bool) -> mmap.mmap:
-    flags = os.O_RDWR if writable else os.O_RDONLY
-    opened = os.open(f"/proc/{parent}/fd/{fd}", flags | os.O_CLOEXEC)
+def _map_fd(parent: int, fd: int, size: int) -> mmap.mmap:
+    opened = os.open(f"/proc/{parent}/fd/{fd}", os.O_RDONLY | os.O_CLOEXEC)
     try:
-        return mmap.mmap(opened, size, access=mmap.ACCESS_WRITE if writable else mmap.ACCESS_READ)
+        return mmap.mmap(opened, size, access=mmap.ACCESS_READ)
     finally:
         os.close(opened)
 
@@ -523,34 +523,47 @@ def _work(job: Job, index: int, first: int, last: int) -> None:
     table = model._table if job.keep is None else model._table[:, : job.keep]
     scales = model._scales
     head = (job.n + 1) * 8
-    texts = _map_fd(job.parent, job.texts_fd, job.texts_bytes, False)
-    out_map = _map_fd(job.parent, job.out_fd, job.n * job.columns * 4, True)
+    texts = _map_fd(job.parent, job.texts_fd, job.texts_bytes)
     try:
         offsets = np.frombuffer(texts, dtype=np.int64, count=job.n + 1)[first : last + 1]
         begin, end = head + int(offsets[0]), head + int(offsets[-1]) - 1
         sizes = (offsets[1:] - offsets[:-1] - 1).astype(np.intp)
         del offsets
-        chunks = model._chunks
-        if chunks is not None:
-            ids, lengths = chunks.encode_joined(b" " + texts[begin:end] + b"         ", sizes)
-        else:
-            ids, lengths = model._tokenize_batch(_split(texts[begin:end], sizes), first)
-        out: Vector = np.frombuffer(out_map, dtype=np.float32).reshape(job.n, job.columns)[first:last]
-        rows = out if table.shape[1] == job.columns else np.empty((last - first, table.shape[1]), np.float32)
-        _pooling.mean_pool(table, ids, lengths, out=rows)
-        if scales is not None:
-            rows *= scales[: table.shape[1]]
-        if job.normalize:
-            np.copyto(rows, _pooling.l2_normalize(rows))
-        if rows is not out:
-            out[...] = rows[:, : job.columns]
-        del out, rows
+        piece = texts[begin:end]
     finally:
-        for mapped in (texts, out_map):
-            try:
-                mapped.close()
-            except BufferError:  # an error left a view alive: the mapping closes when it is collected
-                pass
+        texts.close()
+    chunks = model._chunks
+    if chunks is not None:
+        ids, lengths = chunks.encode_joined(b" " + piece + b"         ", sizes)
+    else:
+        ids, lengths = model._tokenize_batch(_split(piece, sizes), first)
+    rows = _scratch(last - first, table.shape[1])
+    _pooling.mean_pool(table, ids, lengths, out=rows)
+    if scales is not None:
+        rows *= scales[: table.shape[1]]
+    if job.normalize:
+        np.copyto(rows, _pooling.l2_normalize(rows))
+    if table.shape[1] != job.columns:
+        rows = np.ascontiguousarray(rows[:, : job.columns])
+    # written through the file, not a mapping: the kernel fills the memory file's pages without a page fault each
+    data = memoryview(rows.data).cast("B")
+    out = os.open(f"/proc/{job.parent}/fd/{job.out_fd}", os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        at, offset = 0, first * job.columns * 4
+        while at < len(data):
+            at += os.pwrite(out, data[at:], offset + at)
+    finally:
+        os.close(out)
+
+
+_scratches: list[Vector] = []
+
+
+def _scratch(rows: int, columns: int) -> Vector:
+    """A worker's float32 buffer of (rows, columns), reused across units (its pages stay mapped)."""
+    if not _scratches or _scratches[0].size < rows * columns:
+        _scratches[:] = [np.empty(rows * columns, dtype=np.float32)]
+    return _scratches[0][: rows * columns].reshape(rows, columns)
 
 
 def _split(raw: bytes, sizes: npt.NDArray[np.intp]) -> list[str]:
