@@ -13,7 +13,8 @@ each (the pool started, every cache warm), medians quoted:
 - ``workers=1``: the process engine with one worker (what the parent's side costs, serially);
 - ``workers=2``: the process engine with two workers.
 
-The parent's serial share of a ``workers=2`` call: the time the parent spends not waiting for workers (joining and
+CPU time (the parent's, plus the workers' for the process engine) is printed beside each wall time: on a busy
+machine a process waiting for a core shows as wall time but not CPU time. The parent's serial share of a ``workers=2`` call: the time the parent spends not waiting for workers (joining and
 encoding the texts into the shared buffer, sending the units, collecting results: ``_engine.last_stats``) over the
 ``threads=1`` time of the same input. Amdahl's law with that serial fraction ``s`` projects the speedup on ``N``
 cores as ``1 / (s + (1 - s) / N)`` (an upper bound: it assumes the workers' own work scales perfectly). The load
@@ -60,14 +61,16 @@ def main() -> None:
         chars = sum(map(len, texts))
         units = _engine.units_of(texts, 1024)
         times: dict[str, list[float]] = {name: [] for name in configs}
+        cpu_times: dict[str, list[float]] = {name: [] for name in configs}
         serial: list[float] = []
+        busy: list[tuple[float, float]] = []
         expected = model.encode(texts, threads=1, normalize=False)
 
         def run(
             name: str, texts: list[str] = texts, units: list[tuple[int, int]] = units, expected: object = expected
-        ) -> float:
+        ) -> tuple[float, float]:
             options = configs[name]
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             if options is None:
                 got = _engine.run_processes(model, texts, units, 1, model.dim, None, False, False, None)
                 assert got is not None
@@ -75,27 +78,43 @@ def main() -> None:
                 got = model.encode(texts, normalize=False, **options)
             got[:, 0].sum()  # every row read once: a returned memory file's pages are mapped on first read
             elapsed = time.perf_counter() - start
+            cpu = time.process_time() - start_cpu
+            if options is None or "workers" in options:
+                assert _engine.last_stats is not None
+                cpu += _engine.last_stats.worker_cpu
             assert got is not None and (got == expected).all(), name
-            return elapsed
+            return elapsed, cpu
 
         for name in configs:  # warm-up: pools started, caches warm
             run(name)
         for _ in range(args.rounds):
             for name in configs:
-                times[name].append(run(name))
+                elapsed, cpu = run(name)
+                times[name].append(elapsed)
+                cpu_times[name].append(cpu)
                 if name == "workers=2":
                     stats = _engine.last_stats
                     assert stats is not None
                     serial.append(stats.total - stats.wait)
+                    busy.append((stats.worker_wall, stats.worker_cpu))
         med = {name: statistics.median(values) for name, values in times.items()}
         base_t = med["threads=1"]
         print(f"\n{kind}: {len(texts)} texts, {chars} chars, {len(units)} units")
         for name, t in med.items():
-            print(f"  {name:10s} {t * 1000:8.1f} ms  {len(texts) / t:10.0f} texts/s  x{base_t / t:5.2f} vs threads=1")
+            cpu = statistics.median(cpu_times[name])
+            print(
+                f"  {name:10s} {t * 1000:8.1f} ms  {len(texts) / t:10.0f} texts/s  x{base_t / t:5.2f} vs threads=1"
+                f"  CPU {cpu * 1000:8.1f} ms (parent + workers)"
+            )
         s = statistics.median(serial) / base_t
         print(
             f"  parent serial (not waiting) in workers=2: {statistics.median(serial) * 1000:.1f} ms ="
             f" {100 * s:.1f}% of threads=1"
+        )
+        wall = statistics.median(b[0] for b in busy)
+        cpu = statistics.median(b[1] for b in busy)
+        print(
+            f"  workers=2: units took {wall * 1000:.0f} ms in the workers (summed), {cpu * 1000:.0f} ms of it on a CPU"
         )
         print("  Amdahl projection: " + ", ".join(f"{n} cores x{1 / (s + (1 - s) / n):.1f}" for n in (2, 8, 32)))
     print(f"\nload average after: {os.getloadavg()}")

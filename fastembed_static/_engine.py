@@ -45,7 +45,10 @@ if TYPE_CHECKING:
 Vector = npt.NDArray[np.float32]
 UNIT_CHARS = 1 << 16  # a unit of work (tokenize + pool) for one thread or worker: about 64k characters of text
 PROCESS_MIN_CHARS = 1 << 18  # smaller calls never use (or start) worker processes: about 4 units
-PROCESS_DEFAULT = True  # whether a big call with neither threads= nor workers= uses processes (README: measured)
+# Whether a big call with neither threads= nor workers= uses processes. Off: on the shared 2-core machine of issue
+# 18 the process engine did not measure faster than threads in the same runs (README, "Threads, memory and the batch
+# engine"); $FASTEMBED_STATIC_WORKERS or workers= opt in.
+PROCESS_DEFAULT = False
 RETRIES = 1  # fresh pools a call may use after a worker died
 KILL_HOOK = "FASTEMBED_STATIC_TEST_KILL_UNIT"  # tests: "k" or "k:marker" makes the worker of unit k SIGKILL itself
 
@@ -201,6 +204,8 @@ class Stats(NamedTuple):
     total: float
     workers: int
     units: int
+    worker_wall: float  # summed over units: seconds the workers spent on them
+    worker_cpu: float  # of which on a CPU (the rest: waiting for one on a busy machine, or for I/O)
 
 
 last_stats: Stats | None = None
@@ -260,9 +265,9 @@ def run_processes(
             os.environ.get(KILL_HOOK, ""),
         )
         prepared = time.perf_counter()
-        send, wait = _dispatch(job, units, workers, progress)
+        send, wait, busy = _dispatch(job, units, workers, progress)
         out: Vector = np.frombuffer(_map_private(out_fd, size), dtype=np.float32).reshape(n, columns)
-        last_stats = Stats(prepared - start, send, wait, time.perf_counter() - start, workers, len(units))
+        last_stats = Stats(prepared - start, send, wait, time.perf_counter() - start, workers, len(units), *busy)
         return out
     finally:
         for fd in (texts_fd, out_fd):  # the output stays mapped by ``out`` (no descriptor); the texts' memory is freed
@@ -293,19 +298,19 @@ def _map_private(fd: int, size: int) -> Any:
 
 def _dispatch(
     job: Job, units: list[tuple[int, int]], workers: int, progress: Callable[[int], None] | None
-) -> tuple[float, float]:
-    """Run every unit on the pool; returns (seconds sending, seconds waiting)."""
+) -> tuple[float, float, tuple[float, float]]:
+    """Run every unit on the pool; returns seconds sending, seconds waiting, and the workers' (wall, CPU) seconds."""
     from concurrent.futures import FIRST_COMPLETED
     from concurrent.futures import wait as wait_for
     from concurrent.futures.process import BrokenProcessPool
 
     pending = dict(enumerate(units))
-    send = waited = 0.0
+    send = waited = worker_wall = worker_cpu = 0.0
     done_texts = 0
     for _attempt in range(RETRIES + 1):
         pool = process_pool(workers)
         t0 = time.perf_counter()
-        futures: dict[Future[None], int] = {
+        futures: dict[Future[tuple[float, float]], int] = {
             pool.submit(_work, job, index, first, last): index for index, (first, last) in pending.items()
         }
         send += time.perf_counter() - t0
@@ -318,12 +323,14 @@ def _dispatch(
                 for future in finished:
                     index = futures.pop(future)
                     try:
-                        future.result()
+                        wall, cpu = future.result()
                     except BrokenProcessPool:
                         broken = True
                         continue
                     first, last = pending.pop(index)
                     done_texts += last - first
+                    worker_wall += wall
+                    worker_cpu += cpu
                     if progress:
                         progress(done_texts)
                 if broken:
@@ -334,7 +341,7 @@ def _dispatch(
             if not broken:
                 raise
         if not broken:
-            return send, waited
+            return send, waited, (worker_wall, worker_cpu)
         _discard_pool(workers, pool)
     raise WorkerDied(
         f"a worker process died while encoding, {RETRIES + 1} times in this call (killed, or out of memory?);"
@@ -513,8 +520,9 @@ def _map_fd(parent: int, fd: int, size: int) -> mmap.mmap:
         os.close(opened)
 
 
-def _work(job: Job, index: int, first: int, last: int) -> None:
-    """Encode texts ``first:last`` of ``job`` into its output rows."""
+def _work(job: Job, index: int, first: int, last: int) -> tuple[float, float]:
+    """Encode texts ``first:last`` of ``job`` into its output rows; returns the (wall, CPU) seconds it took."""
+    wall, cpu = time.perf_counter(), time.thread_time()
     if job.kill:
         _maybe_die(job.kill, index)
     from . import _pooling
@@ -554,6 +562,7 @@ def _work(job: Job, index: int, first: int, last: int) -> None:
             at += os.pwrite(out, data[at:], offset + at)
     finally:
         os.close(out)
+    return time.perf_counter() - wall, time.thread_time() - cpu
 
 
 _scratches: list[Vector] = []

@@ -246,8 +246,7 @@ class StaticModel:
         than two units of work (about 64k characters each) run on the calling thread. ``workers=N``: N worker
         processes (Linux; calls of at least 256k characters, smaller ones use threads) sharing the model's
         mapped table. ``threads=N``: N threads in this process. With neither: ``$FASTEMBED_STATIC_WORKERS``
-        processes if set (1: none), else one worker process per CPU for calls of at least 256k characters, and
-        ``$FASTEMBED_STATIC_THREADS`` threads (default: one per CPU) below that. Each text's vector is the same
+        processes if set (1: none), else ``$FASTEMBED_STATIC_THREADS`` threads (default: one per CPU). Each text's vector is the same
         whatever the engine, thread or worker count (rows are added in token order either way).
         ``batch_size``: at most this many texts per unit of work.
         """
