@@ -186,6 +186,9 @@ class Job(NamedTuple):
     texts_fd: int  # int64 byte offsets (n + 1), then the UTF-8 texts joined by single spaces
     texts_bytes: int
     out_fd: int  # float32 rows (n, columns)
+    inodes: tuple[
+        tuple[int, int], tuple[int, int]
+    ]  # (device, inode) of the two memory files: a descriptor number the parent closed and reused is refused
     n: int
     columns: int  # of the output
     keep: int | None  # table columns pooled (None: all)
@@ -251,12 +254,13 @@ def run_processes(
         size = n * columns * 4
         os.ftruncate(out_fd, size)
         job = Job(
-            str(model.path),
+            os.path.abspath(model.path),  # the forkserver may have another working directory
             str(model.metadata["weights"]["sha256"]),
             os.getpid(),
             texts_fd,
             len(head) + int(offsets[-1]) - 1,
             out_fd,
+            (_identity(texts_fd), _identity(out_fd)),
             n,
             columns,
             keep,
@@ -309,14 +313,17 @@ def _dispatch(
     done_texts = 0
     for _attempt in range(RETRIES + 1):
         pool = process_pool(workers)
-        t0 = time.perf_counter()
-        futures: dict[Future[tuple[float, float]], int] = {
-            pool.submit(_work, job, index, first, last): index for index, (first, last) in pending.items()
-        }
-        send += time.perf_counter() - t0
+        futures: dict[Future[tuple[float, float]], int] = {}
         broken = False
         try:
-            while futures:
+            t0 = time.perf_counter()
+            try:
+                for index, (first, last) in pending.items():
+                    futures[pool.submit(_work, job, index, first, last)] = index
+            except BrokenProcessPool:  # a worker died between calls (the pool noticed it only now)
+                broken = True
+            send += time.perf_counter() - t0
+            while futures and not broken:
                 t0 = time.perf_counter()
                 finished, _ = wait_for(list(futures), return_when=FIRST_COMPLETED)
                 waited += time.perf_counter() - t0
@@ -333,13 +340,10 @@ def _dispatch(
                     worker_cpu += cpu
                     if progress:
                         progress(done_texts)
-                if broken:
-                    break
         except BaseException:  # KeyboardInterrupt, or a unit's error: nothing more of this call runs
             for future in futures:
                 future.cancel()
-            if not broken:
-                raise
+            raise
         if not broken:
             return send, waited, (worker_wall, worker_cpu)
         _discard_pool(workers, pool)
@@ -358,8 +362,11 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     units sent) and kept until exit."""
     with _pools_lock:
         pool = _pools.get(workers)
-        if pool is None:
+        if pool is None or getattr(pool, "_broken", False):  # a worker died while the pool was idle: replace it
             from concurrent.futures import ProcessPoolExecutor
+
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
 
             pool = _pools[workers] = ProcessPoolExecutor(workers, mp_context=_context(), initializer=_worker_start)
         return pool
@@ -512,8 +519,23 @@ def _worker_model(job: Job) -> StaticModel:
     return model
 
 
-def _map_fd(parent: int, fd: int, size: int) -> mmap.mmap:
-    opened = os.open(f"/proc/{parent}/fd/{fd}", os.O_RDONLY | os.O_CLOEXEC)
+def _identity(fd: int) -> tuple[int, int]:
+    stat = os.fstat(fd)
+    return stat.st_dev, stat.st_ino
+
+
+def _open_fd(parent: int, fd: int, identity: tuple[int, int], flags: int) -> int:
+    """The parent's descriptor ``fd``, opened again here, if it still is the memory file of this call (after a
+    Ctrl-C the parent closes it, and may reuse the number for another file)."""
+    opened = os.open(f"/proc/{parent}/fd/{fd}", flags | os.O_CLOEXEC)
+    if _identity(opened) != identity:
+        os.close(opened)
+        raise RuntimeError("the call this unit belonged to is over")
+    return opened
+
+
+def _map_fd(parent: int, fd: int, identity: tuple[int, int], size: int) -> mmap.mmap:
+    opened = _open_fd(parent, fd, identity, os.O_RDONLY)
     try:
         return mmap.mmap(opened, size, access=mmap.ACCESS_READ)
     finally:
@@ -531,7 +553,7 @@ def _work(job: Job, index: int, first: int, last: int) -> tuple[float, float]:
     table = model._table if job.keep is None else model._table[:, : job.keep]
     scales = model._scales
     head = (job.n + 1) * 8
-    texts = _map_fd(job.parent, job.texts_fd, job.texts_bytes)
+    texts = _map_fd(job.parent, job.texts_fd, job.inodes[0], job.texts_bytes)
     try:
         offsets = np.frombuffer(texts, dtype=np.int64, count=job.n + 1)[first : last + 1]
         begin, end = head + int(offsets[0]), head + int(offsets[-1]) - 1
@@ -555,7 +577,7 @@ def _work(job: Job, index: int, first: int, last: int) -> tuple[float, float]:
         rows = np.ascontiguousarray(rows[:, : job.columns])
     # written through the file, not a mapping: the kernel fills the memory file's pages without a page fault each
     data = memoryview(rows.data).cast("B")
-    out = os.open(f"/proc/{job.parent}/fd/{job.out_fd}", os.O_WRONLY | os.O_CLOEXEC)
+    out = _open_fd(job.parent, job.out_fd, job.inodes[1], os.O_WRONLY)
     try:
         at, offset = 0, first * job.columns * 4
         while at < len(data):

@@ -260,3 +260,53 @@ def test_ctrl_c_interrupts_the_call_and_leaves_nothing(models: dict[str, StaticM
     finally:
         if parent.poll() is None:
             parent.kill()
+
+
+def test_which_engine_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """workers= means processes, threads= threads in this process; small calls stay on the calling thread."""
+    monkeypatch.delenv("FASTEMBED_STATIC_WORKERS", raising=False)
+    monkeypatch.setenv("FASTEMBED_STATIC_THREADS", "3")
+    big, small = _engine.PROCESS_MIN_CHARS, _engine.PROCESS_MIN_CHARS - 1
+    assert _engine.plan(4, None, big * 10, 1) == ("calling", 1)  # one unit
+    assert _engine.plan(2, None, big, 5) == ("processes", 2)
+    assert _engine.plan(2, None, small, 5) == ("threads", 3)  # too small for processes
+    assert _engine.plan(1, None, big, 5) == ("threads", 3)  # workers=1: no processes
+    assert _engine.plan(None, 2, big, 5) == ("threads", 2)
+    assert _engine.plan(None, 1, big, 5) == ("calling", 1)
+    default = ("processes", _engine.cpus()) if _engine.PROCESS_DEFAULT and _engine.cpus() > 1 else ("threads", 3)
+    assert _engine.plan(None, None, big, 5) == default
+    monkeypatch.setenv("FASTEMBED_STATIC_WORKERS", "2")
+    assert _engine.plan(None, None, big, 5) == ("processes", 2)
+    assert _engine.plan(None, 2, big, 5) == ("threads", 2)  # an explicit threads= wins over the environment
+    monkeypatch.setenv("FASTEMBED_STATIC_WORKERS", "1")
+    assert _engine.plan(None, None, big, 5) == ("threads", 3)
+    for bad in ("0", "-1", "two"):
+        monkeypatch.setenv("FASTEMBED_STATIC_WORKERS", bad)
+        with pytest.raises(ValueError, match="FASTEMBED_STATIC_WORKERS must be an int >= 1"):
+            _engine.plan(None, None, big, 5)
+
+
+def test_environment_opts_in_to_processes(models: dict[str, StaticModel], monkeypatch: pytest.MonkeyPatch) -> None:
+    model = models["int8"]
+    texts = corpus()
+    expected = model.encode(texts, threads=1)
+    monkeypatch.setenv("FASTEMBED_STATIC_WORKERS", "2")
+    _engine.last_stats = None
+    assert np.array_equal(model.encode(texts), expected)
+    assert _engine.last_stats is not None and _engine.last_stats.workers == 2
+    assert len(_engine.live_worker_pids()) == 2
+    _engine.shutdown()
+    assert _engine.live_worker_pids() == []
+
+
+def test_a_worker_killed_between_calls_is_replaced(models: dict[str, StaticModel]) -> None:
+    model = models["float16"]
+    texts = corpus()
+    expected = model.encode(texts, threads=1)
+    assert np.array_equal(model.encode(texts, workers=2), expected)
+    victim = _engine.live_worker_pids()[0]
+    os.kill(victim, signal.SIGKILL)
+    assert wait_gone([victim], 5) == []
+    assert np.array_equal(model.encode(texts, workers=2), expected)
+    assert victim not in _engine.live_worker_pids()
+    _engine.shutdown()
