@@ -9,10 +9,10 @@ Three engines, chosen per call by :func:`plan` (see README, "Threads, memory and
   them (never at import or load), reused by later calls and stopped at exit. Each worker loads the same generated
   model (its table is the same read-only file mapping in every process: N workers cost about one table of RAM)
   and caches it. A call's texts go to the workers as one UTF-8 buffer plus offsets in an anonymous memory file
-  (``memfd_create``), and the workers write their rows straight into a second one, which the parent maps and
-  returns as the ndarray (no copy back). A worker maps a memory file through ``/proc/<parent>/fd/<fd>``; the
-  memory is freed when the last mapping closes, so nothing outlives the processes that use it, even after a
-  SIGKILL. Workers are started by ``forkserver`` (never a ``fork`` of a parent that may run threads) without
+  (``memfd_create``), and the workers write their rows into a second one (``pwrite``: no page fault per page),
+  which the parent then maps copy-on-write and returns as the ndarray (no copy back). A worker opens a memory file
+  through ``/proc/<parent>/fd/<fd>`` and checks it is the call's own (device, inode); the memory is freed when the
+  last descriptor and mapping close, so nothing outlives the processes that use it, even after a SIGKILL. Workers are started by ``forkserver`` (never a ``fork`` of a parent that may run threads) without
   re-importing the caller's ``__main__`` (a script without an ``if __name__ == "__main__"`` guard is not run
   again in them), ignore SIGINT (Ctrl-C interrupts the caller, which cancels the call) and exit when the parent
   dies (they wait on the pipe the parent holds). A worker that dies mid-call breaks the pool: the call's
