@@ -310,3 +310,12 @@ def test_a_worker_killed_between_calls_is_replaced(models: dict[str, StaticModel
     assert np.array_equal(model.encode(texts, workers=2), expected)
     assert victim not in _engine.live_worker_pids()
     _engine.shutdown()
+
+
+def test_worker_splits_the_joined_buffer_back_into_the_texts() -> None:
+    """The path for models without a chunk cache: the UTF-8 buffer and byte sizes give back every text exactly
+    (texts with spaces, newlines, empty ones, non-ASCII)."""
+    texts = ["", " lead", "trail ", "a  b", "naïve café", "日本語 テキスト", "\n", "x"] + corpus()[-300:]
+    raw = " ".join(texts).encode("utf-8")
+    sizes = np.array([len(t.encode("utf-8")) for t in texts], dtype=np.intp)
+    assert _engine._split(raw, sizes) == texts
