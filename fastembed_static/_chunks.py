@@ -157,6 +157,14 @@ class ChunkCache:
         encoded, counts = self._encode_bytes(raw, sizes)
         return self._truncate(encoded, counts) if self.truncate_to >= 0 else (encoded, counts)
 
+    def encode_joined(self, raw: bytes, sizes: IntArray) -> tuple[IntArray, IntArray]:
+        """As :meth:`encode_batch` for texts already joined and encoded (the process engine's workers): ``raw`` is
+        a space, the UTF-8 texts joined by single spaces, then nine spaces; ``sizes`` their lengths in bytes."""
+        if len(sizes) == 0:
+            return np.empty(0, np.intp), np.empty(0, np.intp)
+        encoded, counts = self._encode_bytes(raw, sizes)
+        return self._truncate(encoded, counts) if self.truncate_to >= 0 else (encoded, counts)
+
     def _encode_bytes(self, raw: bytes, sizes: IntArray) -> tuple[IntArray, IntArray]:
         """Token ids of the UTF-8 texts of ``sizes`` bytes each, joined by single spaces in ``raw`` (which starts
         with a space and ends with nine). A UTF-8 continuation byte is never an ASCII separator, so chunks are

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
@@ -12,19 +10,19 @@ from typing import TYPE_CHECKING, Any, overload
 import numpy as np
 import numpy.typing as npt
 
-from . import _charmap, _model_files, _pooling
+from . import _charmap, _engine, _model_files, _pooling
+from ._engine import UNIT_CHARS as UNIT_CHARS  # re-exported: measurement scripts read them here
+from ._engine import default_threads as default_threads
+from ._engine import units_of as _units
 from ._tokenizer import BadTextError, Tokenizer
 from .errors import ModelFileError
 from .gen.layout import bundled_name, is_generated_model
 
 if TYPE_CHECKING:
-    from concurrent.futures import ThreadPoolExecutor
-
     from ._chunks import ChunkCache
 
 Vector = npt.NDArray[np.float32]
 DEFAULT_MODEL_DIR = Path(__file__).parent / "_models" / "default"
-UNIT_CHARS = 1 << 16  # a unit of work (tokenize + pool) for one thread: about 64k characters of text
 CHUNK_PATH_MIN_CHARS = 1024  # smaller inputs go to the compiled core text by text (fewer numpy calls)
 _NO_CACHE: Any = object()
 
@@ -64,51 +62,6 @@ def _normalizer_config(config: dict[str, Any]) -> _charmap.NormalizerConfig:
     )
 
 
-def default_threads() -> int:
-    """Threads for ``encode`` when not given: ``$FASTEMBED_STATIC_THREADS``, else the CPUs this process may use."""
-    value = os.environ.get("FASTEMBED_STATIC_THREADS", "").strip()
-    if value:
-        try:
-            threads = int(value)
-        except ValueError:
-            threads = 0
-        if threads < 1:
-            raise ValueError(f"FASTEMBED_STATIC_THREADS must be an int >= 1, got {value!r}")
-        return threads
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
-_executors: dict[int, ThreadPoolExecutor] = {}
-_executors_lock = threading.Lock()
-
-
-def _executor(threads: int) -> ThreadPoolExecutor:
-    """A process-wide pool of ``threads`` threads, made on first use and kept (idle threads cost nothing)."""
-    with _executors_lock:
-        pool = _executors.get(threads)
-        if pool is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            pool = _executors[threads] = ThreadPoolExecutor(threads, thread_name_prefix="fastembed-static")
-        return pool
-
-
-def _after_fork_in_child() -> None:
-    """A forked child has only the forking thread: the parent's pools have no threads there (work sent to them
-    would wait forever) and a lock held by another thread at the fork is never released. Forget both; the child
-    makes its own pool on first use."""
-    global _executors_lock
-    _executors_lock = threading.Lock()
-    _executors.clear()
-
-
-if hasattr(os, "register_at_fork"):  # not on Windows (no fork there)
-    os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
 def _place_table(table: npt.NDArray[Any], memory: str) -> npt.NDArray[Any]:
     """The mapped table itself (``"mmap"``), or a read-only copy in anonymous memory advised for transparent huge
     pages (``"copy"``)."""
@@ -125,23 +78,6 @@ def _place_table(table: npt.NDArray[Any], memory: str) -> npt.NDArray[Any]:
     copy[...] = table
     copy.flags.writeable = False
     return copy
-
-
-def _units(texts: Sequence[str], batch_size: int) -> list[tuple[int, int]]:
-    """Contiguous ranges of texts, each about UNIT_CHARS characters and at most ``batch_size`` texts."""
-    n = len(texts)
-    if n == 0:
-        return []
-    ends = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=n) + 1)
-    units: list[tuple[int, int]] = []
-    first = 0
-    while first < n:
-        base = int(ends[first - 1]) if first else 0
-        last = int(np.searchsorted(ends, base + UNIT_CHARS, side="left")) + 1
-        last = min(max(last, first + 1), first + batch_size, n)
-        units.append((first, last))
-        first = last
-    return units
 
 
 class StaticModel:
@@ -271,7 +207,7 @@ class StaticModel:
         normalize: bool | None = ...,
         dim: int | None = ...,
         show_progress_bar: bool = ...,
-        workers: int = ...,
+        workers: int | None = ...,
         threads: int | None = ...,
     ) -> Vector: ...
 
@@ -284,7 +220,7 @@ class StaticModel:
         normalize: bool | None = ...,
         dim: int | None = ...,
         show_progress_bar: bool = ...,
-        workers: int = ...,
+        workers: int | None = ...,
         threads: int | None = ...,
     ) -> Vector: ...
 
@@ -296,7 +232,7 @@ class StaticModel:
         normalize: bool | None = None,
         dim: int | None = None,
         show_progress_bar: bool = False,
-        workers: int = 1,
+        workers: int | None = None,
         threads: int | None = None,
     ) -> Vector:
         """Embed one text (shape ``(dim,)``) or many (shape ``(n, dim)``), float32.
@@ -310,11 +246,12 @@ class StaticModel:
         - True: unit vectors after truncation: sentence-transformers' ``normalize_embeddings=True``.
         - False: the raw mean of the token rows, truncated: sentence-transformers without a Normalize module.
 
-        ``threads``: how many threads tokenize and
-        pool (numpy releases the GIL); None: ``$FASTEMBED_STATIC_THREADS``, else the CPUs this process may use.
-        Inputs smaller than two units of work (about 64k characters each) run on the calling thread. Each text's
-        vector is the same whatever the thread count (rows are added in token order either way).
-        ``workers``: the older name of ``threads`` (``workers=N`` with N > 1 means ``threads=N``).
+        Which engine runs a call of many texts (README, "Threads, memory and the batch engine"): inputs smaller
+        than two units of work (about 64k characters each) run on the calling thread. ``workers=N``: N worker
+        processes (Linux; calls of at least 256k characters, smaller ones use threads) sharing the model's
+        mapped table. ``threads=N``: N threads in this process. With neither: ``$FASTEMBED_STATIC_WORKERS``
+        processes if set (1: none), else ``$FASTEMBED_STATIC_THREADS`` threads (default: one per CPU). Each text's vector is the same
+        whatever the engine, thread or worker count (rows are added in token order either way).
         ``batch_size``: at most this many texts per unit of work.
         """
         do_normalize = self.normalize_default if _check_normalize(normalize) is None else bool(normalize)
@@ -352,39 +289,47 @@ class StaticModel:
         if not isinstance(texts, Iterable):
             raise TypeError(f"encode takes a str or an iterable of str, not {type(texts).__name__}")
         _check_batch_size(batch_size)
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise ValueError(f"workers must be an int >= 1, got {workers!r}")
-        if threads is None:
-            threads = workers if workers > 1 else default_threads()
-        elif isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+            raise ValueError(f"workers must be an int >= 1 or None, got {workers!r}")
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
             raise ValueError(f"threads must be an int >= 1 or None, got {threads!r}")
+        if workers is not None and threads is not None and workers > 1 and threads > 1:
+            raise ValueError("give threads= (threads in this process) or workers= (processes), not both > 1")
         items = _snapshot(texts)
         for i, text in enumerate(items):
             if not isinstance(text, str):
                 _check_text(text, i)
-        n = len(items)
-        out = np.empty((n, table.shape[1]), dtype=np.float32)
-        units = _units(items, batch_size)  # type: ignore[arg-type]  # checked above
+        strings: list[str] = items  # type: ignore[assignment]  # checked above
+        n = len(strings)
+        units = _units(strings, batch_size)
+        engine, count = _engine.plan(workers, threads, sum(map(len, strings)) if len(units) > 1 else 0, len(units))
         progress = _Progress(n) if show_progress_bar else None
-        if threads > 1 and len(units) > 1:
-            pool = _executor(threads)
-            done = [0]
-            lock = threading.Lock()
-
-            def run(unit: tuple[int, int]) -> None:
-                self._encode_unit(items, unit[0], unit[1], out, table)
+        if engine == "processes":
+            columns = keep if keep is not None else table.shape[1]
+            rows = _engine.run_processes(
+                self,
+                strings,
+                units,
+                count,
+                columns,
+                None if before else keep,
+                before,
+                do_normalize,
+                progress.update if progress else None,
+            )
+            if rows is not None:
                 if progress:
-                    with lock:
-                        done[0] += unit[1] - unit[0]
-                        progress.update(done[0])
-
-            for _ in pool.map(run, units):
-                pass
-        else:
-            for first, last in units:
-                self._encode_unit(items, first, last, out, table)
-                if progress:
-                    progress.update(last)
+                    progress.close()
+                return rows
+            self._bad_text(strings)  # a lone surrogate cannot be sent as UTF-8: report it with its index
+            engine, count = "calling", 1
+        out = np.empty((n, table.shape[1]), dtype=np.float32)
+        _engine.run_threads(
+            count if engine == "threads" else 1,
+            units,
+            lambda first, last: self._encode_unit(strings, first, last, out, table),
+            progress.update if progress else None,
+        )
         if progress:
             progress.close()
         if scales is not None:
@@ -392,6 +337,17 @@ class StaticModel:
         if do_normalize:
             out = _pooling.l2_normalize(out)
         return np.ascontiguousarray(out[:, :keep]) if before else out
+
+    def _bad_text(self, texts: list[str]) -> None:
+        """Raise ValueError naming the first text the tokenizer refuses (checked before any work is sent out)."""
+        for i, text in enumerate(texts):
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                try:
+                    self._tokenizer.encode(text)
+                except BadTextError as e:
+                    raise ValueError(f"text at index {i} cannot be tokenized: {e}") from None
 
     def _encode_unit(self, items: Sequence[object], first: int, last: int, out: Vector, table: Vector) -> None:
         """Embed ``items[first:last]`` into ``out[first:last]``."""

@@ -49,6 +49,8 @@ def expected_rows(one_thread: bool) -> list[str]:
         rows.append("torch EmbeddingBag (pooling only)")
     if one_thread and _encode_accepts("workers"):
         rows += ["fastembed-static workers=1", "fastembed-static workers=2"]
+        if _encode_accepts("threads"):
+            rows.append("fastembed-static threads=2")
     return rows
 
 

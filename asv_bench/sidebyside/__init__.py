@@ -15,7 +15,8 @@ machine load), ``report`` (summary, goals, markdown), ``cli`` (options and the r
 Systems (the ones not installed are skipped, with a note):
 
 - ``fastembed-static``: ``StaticModel.encode`` (this package); with ``--dims`` below the model's, ``encode(dim=)``
-  and a model generated with ``dims=``; tables stored as ``--dtypes`` (float16, int8); ``workers=`` 1 and 2;
+  and a model generated with ``dims=``; tables stored as ``--dtypes`` (float16, int8); ``workers=`` 1 and 2 (worker
+  processes since issue 18) and ``threads=2``;
 - ``sentence-transformers``: ``SentenceTransformer`` with a ``StaticEmbedding`` module on the same files;
 - ``model2vec``: ``model2vec.StaticModel`` on the same table and tokenizer in the model2vec layout;
 - ``laghu+laghu-rs``: ``laghu.load`` of the model2vec layout, Rust WordPiece and fused pooling (laghu-rs);

@@ -116,7 +116,8 @@ def fastembed_systems(
     mode: Threading,
 ) -> list[System]:
     """fastembed-static itself, then ``variants`` (label, model whose table has exactly ``dim`` columns, lossy),
-    then ``workers=`` 1 and 2 if ``encode`` has that argument (one-thread sections only)."""
+    then ``workers=`` 1 and 2 (worker processes) and ``threads=2`` if ``encode`` has those arguments (one-thread
+    sections only)."""
     pinned: dict[str, Any] = {"threads": 1} if mode.one and encode_accepts("threads") else {}
 
     def encoder(m: Any, label: str, dim_arg: int | None, lossy: bool = False, **extra: Any) -> System:
@@ -138,9 +139,11 @@ def fastembed_systems(
     systems = [encoder(model, "fastembed-static", dim_arg)]
     if mode.one:
         systems += [encoder(m, label, None, lossy) for label, m, lossy in variants]
-        if encode_accepts("workers"):
+        if encode_accepts("workers"):  # since issue 18 workers= are processes (the process engine, big calls)
             systems.append(encoder(model, "fastembed-static workers=1", dim_arg, workers=1))
             systems.append(encoder(model, "fastembed-static workers=2", dim_arg, workers=2))
+            if encode_accepts("threads"):  # the thread engine, for the same-run ratio threads vs processes
+                systems.append(encoder(model, "fastembed-static threads=2", dim_arg, threads=2))
     return systems
 
 
