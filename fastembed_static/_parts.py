@@ -1,0 +1,271 @@
+"""The outputs of ``fastembed-static embed --output``, written in resumable parts.
+
+Rows are written in parts (one per batch) into a sidecar folder ``OUTPUT.parts/``: each part is written to a
+temporary file, fsynced and renamed, then recorded in ``manifest.json`` (also replaced atomically) with its row
+count, its sha256 and where the input stood after it (bytes consumed and their sha256). A run killed at any point
+leaves only whole parts in the manifest; ``--resume`` checks the arguments and the input against the manifest,
+skips the rows already embedded and goes on. At the end every part is checked against its sha256 while the output
+is assembled into a temporary file beside ``OUTPUT``, which is fsynced and renamed: ``OUTPUT`` either does not
+exist or is complete. Then the parts are removed.
+
+Formats, by the output's extension: ``.npy`` (an ``(n, dim)`` float32 array: parts are raw rows, the header with
+the final shape is written at assembly), ``.parquet`` (``id``, optionally ``text``, and ``embedding`` as
+``fixed_size_list<float32>[dim]``; one row group per part; needs pyarrow), ``.jsonl`` (``{"text", "embedding"}``
+lines, as the command prints them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import numpy.typing as npt
+
+OUTPUT_SUFFIXES = (".npy", ".parquet", ".jsonl")
+MANIFEST_VERSION = 1
+_COPY = 1 << 22
+
+
+class ResumeError(ValueError):
+    """A ``--resume`` (or a run over a leftover parts folder) that cannot go on: different arguments, a changed
+    input, a damaged part."""
+
+
+def json_line(text: str, vector: npt.NDArray[np.float32]) -> str:
+    return f'{{"text": {json.dumps(text, ensure_ascii=False)}, "embedding": {json_floats(vector)}}}\n'
+
+
+def json_floats(vector: npt.NDArray[np.float32]) -> str:
+    """A JSON array of float32 values, each written as the shortest decimal that reads back (as a double, cast to
+    float32) as exactly that value: numpy's ``str`` of a float32 scalar (Dragon4, unique mode). Non-finite values
+    (a model whose table holds them) are written as Python's json writes them (NaN, Infinity)."""
+    if not np.isfinite(vector).all():
+        return json.dumps([float(x) for x in vector])
+    return f"[{', '.join(map(str, vector))}]"
+
+
+def _pyarrow() -> Any:
+    try:
+        import pyarrow
+        import pyarrow.parquet  # noqa: F401
+    except ImportError as e:
+        raise ImportError(f"Parquet output needs pyarrow: pip install 'fastembed-static[parquet]' ({e})") from None
+    return pyarrow
+
+
+class Parts:
+    """The parts folder of one output, with its manifest; made (or, with ``resume``, reopened) by :meth:`open`."""
+
+    def __init__(self, output: Path, arguments: dict[str, Any], source: dict[str, Any] | None, dim: int) -> None:
+        self.output = output
+        self.folder = output.with_name(output.name + ".parts")
+        self.kind = output.suffix.lower()
+        self.dim = dim
+        self.manifest: dict[str, Any] = {
+            "version": MANIFEST_VERSION,
+            "arguments": arguments,
+            "input": source,
+            "parts": [],
+        }
+
+    @property
+    def parts(self) -> list[dict[str, Any]]:
+        parts: list[dict[str, Any]] = self.manifest["parts"]
+        return parts
+
+    @property
+    def rows(self) -> int:
+        return sum(int(p["rows"]) for p in self.parts)
+
+    def open(self, resume: bool) -> None:
+        """Start a new folder, or (``resume``) go on from the one left by an interrupted run with the same
+        arguments and input. A leftover folder without ``resume`` is refused: it would be silently lost."""
+        if self.output.suffix.lower() == ".parquet":
+            _pyarrow()
+        if not self.folder.exists():
+            _writable(self.output)
+            self.folder.mkdir()
+            self._save_manifest()
+            return
+        if not resume:
+            raise ResumeError(
+                f"{self.folder} holds the parts of an interrupted run: rerun with --resume to go on with it, or"
+                " remove that folder to start over"
+            )
+        try:
+            old = json.loads((self.folder / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise ResumeError(f"{self.folder}: no readable manifest.json ({e}): remove the folder to start over") from e
+        if old.get("version") != MANIFEST_VERSION or old.get("arguments") != self.manifest["arguments"]:
+            differ = sorted(
+                k
+                for k in {*self.manifest["arguments"], *old.get("arguments", {})}
+                if old.get("arguments", {}).get(k) != self.manifest["arguments"].get(k)
+            )
+            raise ResumeError(
+                f"cannot resume: {self.folder} was made with different arguments ({', '.join(differ)}); rerun with"
+                " the same arguments, or remove the folder to start over"
+            )
+        if self.manifest["input"] is None:
+            raise ResumeError("cannot resume from stdin (it cannot be read again): give the input as a file")
+        if old.get("input") != self.manifest["input"]:
+            raise ResumeError(
+                f"cannot resume: the input changed since {self.folder} was made (its size or modification time);"
+                " remove the folder to start over"
+            )
+        self.manifest["parts"] = old["parts"]
+        known = {p["file"] for p in self.parts} | {"manifest.json"}
+        for leftover in self.folder.iterdir():  # a part written but not recorded, temporary files
+            if leftover.name not in known:
+                leftover.unlink()
+
+    def check_input(self, offset: int, sha256: str) -> None:
+        """Where the input stands after skipping the rows already embedded must be where it stood then."""
+        last = self.parts[-1]
+        if (offset, sha256) != (last["input_offset"], last["input_sha256"]):
+            raise ResumeError(
+                f"cannot resume: the first {self.rows} rows of the input are not those embedded into {self.folder}:"
+                " remove the folder to start over"
+            )
+
+    def add(
+        self,
+        vectors: npt.NDArray[np.float32],
+        texts: Sequence[str] | None,
+        ids: Sequence[Any] | None,
+        input_offset: int,
+        input_sha256: str,
+    ) -> None:
+        """Write one part (atomically) and record it in the manifest."""
+        name = f"part-{len(self.parts):06d}{self.kind}"
+        data = self._encode(vectors, texts, ids)
+        digest = hashlib.sha256(data).hexdigest()
+        _write_atomically(self.folder / name, lambda f: f.write(data))
+        self.parts.append(
+            {
+                "file": name,
+                "rows": int(vectors.shape[0]),
+                "bytes": len(data),
+                "sha256": digest,
+                "input_offset": input_offset,
+                "input_sha256": input_sha256,
+            }
+        )
+        self._save_manifest()
+
+    def _encode(
+        self, vectors: npt.NDArray[np.float32], texts: Sequence[str] | None, ids: Sequence[Any] | None
+    ) -> bytes:
+        if self.kind == ".npy":
+            return np.ascontiguousarray(vectors, dtype="<f4").tobytes()
+        if self.kind == ".jsonl":
+            assert texts is not None
+            return "".join(json_line(t, v) for t, v in zip(texts, vectors)).encode("utf-8")
+        pa = _pyarrow()
+        assert ids is not None
+        n, dim = vectors.shape
+        columns = {"id": pa.array(ids)}
+        if texts is not None:
+            columns["text"] = pa.array(texts, type=pa.string())
+        flat = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1))
+        columns["embedding"] = pa.FixedSizeListArray.from_arrays(flat, dim)
+        sink = pa.BufferOutputStream()
+        pa.parquet.write_table(pa.table(columns), sink, row_group_size=max(1, n))
+        return bytes(sink.getvalue().to_pybytes())
+
+    def finish(self) -> int:
+        """Check every part, assemble the output atomically, remove the parts; the number of rows written."""
+        rows = self.rows
+
+        def assemble(f: IO[bytes]) -> None:
+            if self.kind == ".npy":
+                header = {"descr": "<f4", "fortran_order": False, "shape": (rows, self.dim)}
+                np.lib.format.write_array_header_1_0(f, header)
+                for part in self.parts:
+                    f.write(self._checked(part))
+            elif self.kind == ".jsonl":
+                for part in self.parts:
+                    f.write(self._checked(part))
+            else:
+                self._assemble_parquet(f)
+
+        _write_atomically(self.output, assemble)
+        shutil.rmtree(self.folder)
+        return rows
+
+    def _assemble_parquet(self, f: IO[bytes]) -> None:
+        pa = _pyarrow()
+        writer = None
+        for part in self.parts:
+            table = pa.parquet.read_table(pa.BufferReader(self._checked(part)))
+            if writer is None:
+                writer = pa.parquet.ParquetWriter(f, table.schema)
+            writer.write_table(table, row_group_size=max(1, table.num_rows))
+        if writer is None:  # no rows: an empty table of the same columns
+            columns = {"id": pa.array([], pa.int64())}
+            if self.manifest["arguments"].get("keep_text"):
+                columns["text"] = pa.array([], pa.string())
+            columns["embedding"] = pa.FixedSizeListArray.from_arrays(pa.array([], pa.float32()), self.dim)
+            table = pa.table(columns)
+            writer = pa.parquet.ParquetWriter(f, table.schema)
+            writer.write_table(table)
+        writer.close()
+
+    def _checked(self, part: dict[str, Any]) -> bytes:
+        path = self.folder / part["file"]
+        data: bytes = path.read_bytes()
+        if len(data) != part["bytes"] or hashlib.sha256(data).hexdigest() != part["sha256"]:
+            raise ResumeError(f"{path} is damaged (its sha256 is not the manifest's): remove the folder to start over")
+        return data
+
+    def discard(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _save_manifest(self) -> None:
+        text = json.dumps(self.manifest, indent=1).encode("utf-8")
+        _write_atomically(self.folder / "manifest.json", lambda f: f.write(text))
+
+
+def _writable(path: Path) -> None:
+    """Fail early, naming the user's file, when the output's folder does not exist or the output is a folder."""
+    if not path.resolve().parent.is_dir():
+        raise OSError(2, "cannot write: its folder does not exist", str(path))
+    if path.is_dir():
+        raise OSError(21, "cannot write: Is a directory", str(path))
+
+
+def _write_atomically(path: Path, write: Callable[[IO[bytes]], object]) -> None:
+    """Write to a temporary file beside ``path``, fsync, rename, fsync the folder: ``path`` is never left
+    half-written. A failure names ``path`` (the temporary file is the writer's own business)."""
+    try:
+        directory = path.resolve().parent
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as e:
+        reason = "its folder does not exist" if isinstance(e, FileNotFoundError) else e.strerror or str(e)
+        raise OSError(e.errno, f"cannot write: {reason}", str(path)) from e
+    try:
+        with os.fdopen(fd, "wb", buffering=_COPY) as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as e:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError) and not isinstance(e, ResumeError):
+            raise OSError(e.errno, f"cannot write: {e.strerror or e}", str(path)) from e
+        raise
+    try:
+        dir_fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
