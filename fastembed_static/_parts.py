@@ -16,6 +16,7 @@ lines, as the command prints them).
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -89,6 +90,8 @@ class Parts:
         arguments and input. A leftover folder without ``resume`` is refused: it would be silently lost."""
         if self.output.suffix.lower() == ".parquet":
             _pyarrow()
+        if self.output.resolve().parent.is_dir():
+            self._clean_leftovers()
         if not self.folder.exists():
             _writable(self.output)
             self.folder.mkdir()
@@ -197,7 +200,7 @@ class Parts:
                 self._assemble_parquet(f)
 
         _write_atomically(self.output, assemble)
-        shutil.rmtree(self.folder)
+        self.discard()
         return rows
 
     def _assemble_parquet(self, f: IO[bytes]) -> None:
@@ -226,7 +229,23 @@ class Parts:
         return data
 
     def discard(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
+        """Remove the parts: renamed first (one atomic step), so that a kill while they are being deleted leaves
+        no parts folder that a rerun would take for an interrupted run."""
+        trash = self._trash()
+        try:
+            os.replace(self.folder, trash)
+        except OSError:
+            return
+        shutil.rmtree(trash, ignore_errors=True)
+
+    def _trash(self) -> Path:
+        return self.folder.with_name(f".{self.folder.name}.removing")
+
+    def _clean_leftovers(self) -> None:
+        """What a killed run may leave beside the output: a half-written output, a parts folder being removed."""
+        shutil.rmtree(self._trash(), ignore_errors=True)
+        for tmp in self.output.resolve().parent.glob(f".{glob.escape(self.output.name)}.*.tmp"):
+            tmp.unlink(missing_ok=True)
 
     def _save_manifest(self) -> None:
         text = json.dumps(self.manifest, indent=1).encode("utf-8")
