@@ -1,23 +1,28 @@
 """The outputs of ``fastembed-static embed --output``, written in resumable parts.
 
-Rows are written in parts (one per batch) into a sidecar folder ``OUTPUT.parts/``: each part is written to a
-temporary file, fsynced and renamed, then recorded in ``manifest.json`` (also replaced atomically) with its row
-count, its sha256 and where the input stood after it (bytes consumed and their sha256). A run killed at any point
-leaves only whole parts in the manifest; ``--resume`` checks the arguments and the input against the manifest,
-skips the rows already embedded and goes on. At the end every part is checked against its sha256 while the output
-is assembled into a temporary file beside ``OUTPUT``, which is fsynced and renamed: ``OUTPUT`` either does not
-exist or is complete. Then the parts are removed.
+Rows are written in parts (one per batch) into a sidecar folder ``OUTPUT.parts/``. ``.npy`` and ``.jsonl`` parts
+are appended to one data file there (``.npy``: after 128 zero bytes kept for the header, so the file is not an
+array while it is written); ``.parquet`` parts are files of their own, each written to a temporary file and
+renamed. Each part is fsynced, then recorded in ``manifest.json`` (replaced atomically) with its row count, size,
+sha256 and where the input stood after it (bytes consumed and their sha256). A run killed at any point leaves
+only whole parts in the manifest (bytes past the last one are cut off on resume); ``--resume`` checks the
+arguments and the input against the manifest, skips the rows already embedded and goes on.
 
-Formats, by the output's extension: ``.npy`` (an ``(n, dim)`` float32 array: parts are raw rows, the header with
-the final shape is written at assembly), ``.parquet`` (``id``, optionally ``text``, and ``embedding`` as
-``fixed_size_list<float32>[dim]``; one row group per part; needs pyarrow), ``.jsonl`` (``{"text", "embedding"}``
-lines, as the command prints them).
+At the end every part is checked against its sha256; the ``.npy`` header with the final shape is written in place
+and the data file fsynced and renamed to ``OUTPUT`` (no copy); a ``.parquet`` output is assembled (one row group
+per part) into a temporary file beside ``OUTPUT``, fsynced and renamed. ``OUTPUT`` either does not exist or is
+complete. Then the parts are removed.
+
+Formats, by the output's extension: ``.npy`` (an ``(n, dim)`` float32 array), ``.parquet`` (``id``, optionally
+``text``, and ``embedding`` as ``fixed_size_list<float32>[dim]``; needs pyarrow), ``.jsonl`` (``{"text",
+"embedding"}`` lines, as the command prints them).
 """
 
 from __future__ import annotations
 
 import glob
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -30,8 +35,12 @@ import numpy as np
 import numpy.typing as npt
 
 OUTPUT_SUFFIXES = (".npy", ".parquet", ".jsonl")
+DATA = "data"  # the .npy / .jsonl parts, one after the other (the output-to-be)
+NPY_HEADER = 128  # bytes kept for the .npy header (magic, version, shape; numpy pads it to a multiple of 64)
 MANIFEST_VERSION = 1
 _COPY = 1 << 22
+# float vectors neither compress nor repeat: no compression, no dictionary, no statistics (each costs a pass)
+PARQUET_OPTIONS: dict[str, Any] = {"compression": "none", "use_dictionary": False, "write_statistics": False}
 
 
 class ResumeError(ValueError):
@@ -95,6 +104,10 @@ class Parts:
         if not self.folder.exists():
             _writable(self.output)
             self.folder.mkdir()
+            if self.kind != ".parquet":
+                with open(self.folder / DATA, "wb") as f:
+                    f.write(b"\0" * self._start())  # no npy magic: not an array until the header is written
+                    os.fsync(f.fileno())
             self._save_manifest()
             return
         if not resume:
@@ -124,10 +137,16 @@ class Parts:
                 " remove the folder to start over"
             )
         self.manifest["parts"] = old["parts"]
-        known = {p["file"] for p in self.parts} | {"manifest.json"}
+        known = {p.get("file") for p in self.parts} | {"manifest.json", DATA}
         for leftover in self.folder.iterdir():  # a part written but not recorded, temporary files
             if leftover.name not in known:
                 leftover.unlink()
+        if self.kind != ".parquet":  # rows written after the last recorded part are dropped
+            end = self._end()
+            data = self.folder / DATA
+            if not data.is_file() or data.stat().st_size < end:
+                raise ResumeError(f"{data} is shorter than its manifest says: remove the folder to start over")
+            os.truncate(data, end)
 
     def check_input(self, offset: int, sha256: str) -> None:
         """Where the input stands after skipping the rows already embedded must be where it stood then."""
@@ -146,31 +165,51 @@ class Parts:
         input_offset: int,
         input_sha256: str,
     ) -> None:
-        """Write one part (atomically) and record it in the manifest."""
-        name = f"part-{len(self.parts):06d}{self.kind}"
-        data = self._encode(vectors, texts, ids)
-        digest = hashlib.sha256(data).hexdigest()
-        _write_atomically(self.folder / name, lambda f: f.write(data))
-        self.parts.append(
+        """Write one part (durably: fsynced before the manifest that records it is replaced) and record it.
+
+        ``.npy`` and ``.jsonl`` parts are appended to one data file (``OUTPUT.parts/data``), which becomes the
+        output at the end without a copy; ``.parquet`` parts are files of their own, rewritten into one at the end.
+        """
+        if self.kind == ".parquet":
+            name = f"part-{len(self.parts):06d}.parquet"
+            _write_atomically(self.folder / name, lambda f: self._write_parquet(f, vectors, texts, ids))
+            size, digest = _file_sha256(self.folder / name)
+            record: dict[str, Any] = {"file": name}
+        else:
+            if self.kind == ".npy":
+                data: bytes | memoryview = memoryview(np.ascontiguousarray(vectors, dtype="<f4")).cast("B")  # type: ignore[arg-type]
+            else:
+                assert texts is not None
+                data = "".join(json_line(t, v) for t, v in zip(texts, vectors)).encode("utf-8")
+            size, digest = len(data), hashlib.sha256(data).hexdigest()
+            with open(self.folder / DATA, "r+b") as f:
+                f.seek(self._end())
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            record = {"offset": self._end()}
+        record.update(
             {
-                "file": name,
                 "rows": int(vectors.shape[0]),
-                "bytes": len(data),
+                "bytes": size,
                 "sha256": digest,
                 "input_offset": input_offset,
                 "input_sha256": input_sha256,
             }
         )
+        self.parts.append(record)
         self._save_manifest()
 
-    def _encode(
-        self, vectors: npt.NDArray[np.float32], texts: Sequence[str] | None, ids: Sequence[Any] | None
-    ) -> bytes:
-        if self.kind == ".npy":
-            return np.ascontiguousarray(vectors, dtype="<f4").tobytes()
-        if self.kind == ".jsonl":
-            assert texts is not None
-            return "".join(json_line(t, v) for t, v in zip(texts, vectors)).encode("utf-8")
+    def _start(self) -> int:
+        return NPY_HEADER if self.kind == ".npy" else 0
+
+    def _end(self) -> int:
+        """Where the next part goes in the data file."""
+        return int(self.parts[-1]["offset"] + self.parts[-1]["bytes"]) if self.parts else self._start()
+
+    def _write_parquet(
+        self, f: IO[bytes], vectors: npt.NDArray[np.float32], texts: Sequence[str] | None, ids: Sequence[Any] | None
+    ) -> None:
         pa = _pyarrow()
         assert ids is not None
         n, dim = vectors.shape
@@ -179,27 +218,48 @@ class Parts:
             columns["text"] = pa.array(texts, type=pa.string())
         flat = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1))
         columns["embedding"] = pa.FixedSizeListArray.from_arrays(flat, dim)
-        sink = pa.BufferOutputStream()
-        pa.parquet.write_table(pa.table(columns), sink, row_group_size=max(1, n))
-        return bytes(sink.getvalue().to_pybytes())
+        pa.parquet.write_table(pa.table(columns), f, row_group_size=max(1, n), **PARQUET_OPTIONS)
 
     def finish(self) -> int:
-        """Check every part, assemble the output atomically, remove the parts; the number of rows written."""
+        """Check every part against its sha256, make the output (atomically), remove the parts; the row count."""
         rows = self.rows
-
-        def assemble(f: IO[bytes]) -> None:
-            if self.kind == ".npy":
-                header = {"descr": "<f4", "fortran_order": False, "shape": (rows, self.dim)}
-                np.lib.format.write_array_header_1_0(f, header)
+        if self.kind == ".parquet":
+            _write_atomically(self.output, self._assemble_parquet)
+        else:
+            data = self.folder / DATA
+            with open(data, "r+b") as f:
                 for part in self.parts:
-                    f.write(self._checked(part))
-            elif self.kind == ".jsonl":
-                for part in self.parts:
-                    f.write(self._checked(part))
-            else:
-                self._assemble_parquet(f)
-
-        _write_atomically(self.output, assemble)
+                    f.seek(part["offset"])
+                    digest = hashlib.sha256()
+                    left = int(part["bytes"])
+                    while left:
+                        block = f.read(min(left, _COPY))
+                        if not block:
+                            break
+                        digest.update(block)
+                        left -= len(block)
+                    if left or digest.hexdigest() != part["sha256"]:
+                        raise ResumeError(f"{data}: part {part} is damaged: remove the folder to start over")
+                if self.kind == ".npy":
+                    header = io.BytesIO()
+                    np.lib.format.write_array_header_1_0(
+                        header, {"descr": "<f4", "fortran_order": False, "shape": (rows, self.dim)}
+                    )
+                    if len(header.getvalue()) != NPY_HEADER:
+                        raise ValueError(f"{rows} x {self.dim}: no room for the .npy header")
+                    f.seek(0)
+                    f.write(header.getvalue())
+                f.flush()
+                os.fsync(f.fileno())
+            trash = self._trash()
+            os.replace(self.folder, trash)  # first: a kill from here on leaves no parts folder that looks resumable
+            try:
+                os.replace(trash / DATA, self.output)
+            except OSError as e:
+                raise OSError(e.errno, f"cannot write: {e.strerror or e}", str(self.output)) from e
+            _fsync_folder(self.output.resolve().parent)
+            shutil.rmtree(trash, ignore_errors=True)
+            return rows
         self.discard()
         return rows
 
@@ -207,9 +267,14 @@ class Parts:
         pa = _pyarrow()
         writer = None
         for part in self.parts:
-            table = pa.parquet.read_table(pa.BufferReader(self._checked(part)))
+            path = self.folder / part["file"]
+            if _file_sha256(path) != (part["bytes"], part["sha256"]):
+                raise ResumeError(
+                    f"{path} is damaged (its sha256 is not the manifest's): remove the folder to start over"
+                )
+            table = pa.parquet.read_table(path, memory_map=True)
             if writer is None:
-                writer = pa.parquet.ParquetWriter(f, table.schema)
+                writer = pa.parquet.ParquetWriter(f, table.schema, **PARQUET_OPTIONS)
             writer.write_table(table, row_group_size=max(1, table.num_rows))
         if writer is None:  # no rows: an empty table of the same columns
             columns = {"id": pa.array([], pa.int64())}
@@ -217,16 +282,9 @@ class Parts:
                 columns["text"] = pa.array([], pa.string())
             columns["embedding"] = pa.FixedSizeListArray.from_arrays(pa.array([], pa.float32()), self.dim)
             table = pa.table(columns)
-            writer = pa.parquet.ParquetWriter(f, table.schema)
+            writer = pa.parquet.ParquetWriter(f, table.schema, **PARQUET_OPTIONS)
             writer.write_table(table)
         writer.close()
-
-    def _checked(self, part: dict[str, Any]) -> bytes:
-        path = self.folder / part["file"]
-        data: bytes = path.read_bytes()
-        if len(data) != part["bytes"] or hashlib.sha256(data).hexdigest() != part["sha256"]:
-            raise ResumeError(f"{path} is damaged (its sha256 is not the manifest's): remove the folder to start over")
-        return data
 
     def discard(self) -> None:
         """Remove the parts: renamed first (one atomic step), so that a kill while they are being deleted leaves
@@ -280,6 +338,11 @@ def _write_atomically(path: Path, write: Callable[[IO[bytes]], object]) -> None:
         if isinstance(e, OSError) and not isinstance(e, ResumeError):
             raise OSError(e.errno, f"cannot write: {e.strerror or e}", str(path)) from e
         raise
+    _fsync_folder(directory)
+
+
+def _fsync_folder(directory: Path) -> None:
+    """Make a rename in ``directory`` durable."""
     try:
         dir_fd = os.open(directory, os.O_RDONLY)
     except OSError:
@@ -288,3 +351,14 @@ def _write_atomically(path: Path, write: Callable[[IO[bytes]], object]) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def _file_sha256(path: Path) -> tuple[int, str]:
+    """The size and sha256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(_COPY), b""):
+            digest.update(block)
+            size += len(block)
+    return size, digest.hexdigest()
