@@ -88,7 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    embed = sub.add_parser("embed", help="embed texts (arguments, or --input FILE with one text per line)")
+    embed = sub.add_parser(
+        "embed", help="embed texts: arguments, or --input FILE (text lines, JSON Lines, CSV, Parquet), streamed"
+    )
     embed.add_argument("texts", nargs="*", help="texts to embed")
     embed.add_argument(
         "--input",
