@@ -1,6 +1,7 @@
 """Peak memory and texts/s of ``fastembed-static embed`` on a big text file, against one in-memory ``encode``.
 
-    python ci/big_file_bench.py [--rows 200000,1000000] [--long-every 10] [--repeats 1] [--json FILE]
+    python ci/big_file_bench.py [--rows 200000,1000000] [--long-every 10] [--repeats 1] [--runs encode,npy,parquet]
+                                [--json FILE] [--probe ROWS]
 
 For each N: a UTF-8 file of N lines in a temporary folder, real text: GooAQ queries (tests/data/gooaq-10k.txt),
 and every ``--long-every``-th line a paragraph of a PEP or of Jane Austen (tests/data/peps.tar.xz, austen.tar.xz;
@@ -14,7 +15,11 @@ process, with the bundled default model (256 dims):
 
 Peak RSS is the process's ``ru_maxrss`` (resource.getrusage of the finished child). Texts/s of the command is N over
 its wall clock, start-up (imports, model load ~0.3 s) included. The load average (1 min) before and after each
-N is printed: the machine may be shared.
+N is printed: the machine may be shared. ``--runs`` picks some of the three (the ratio needs ``encode``).
+
+``--probe ROWS``: instead, one process runs ``encode_iter`` (batches of 32,768) over ROWS GooAQ queries with
+distinct suffixes, generated on the fly, and prints its peak RSS every ~200k rows: where the tokenizer's chunk
+cache (bounded) stops the growth.
 """
 
 from __future__ import annotations
@@ -85,6 +90,20 @@ def measure(command: list[str]) -> tuple[float, float, str]:
     return float(seconds), kib / 1024, str(stdout)
 
 
+PROBE = """
+import resource, sys
+from fastembed_static import StaticModel
+queries = open(sys.argv[1], encoding="utf-8").read().splitlines()
+rows = int(sys.argv[2])
+texts = (f"{queries[i % len(queries)]} #{i}" for i in range(rows))
+done = 0
+for batch in StaticModel.default().encode_iter(texts, batch_size=32768):
+    done += len(batch)
+    if done % (32768 * 6) < 32768 or done == rows:
+        print(f"{done:>10,} rows: peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024:,} MiB", flush=True)
+"""
+
+
 def load() -> float:
     return os.getloadavg()[0]
 
@@ -94,8 +113,14 @@ def main() -> None:
     parser.add_argument("--rows", default="200000,1000000", help="comma-separated line counts")
     parser.add_argument("--long-every", type=int, default=10, help="every K-th line a long paragraph (0: none)")
     parser.add_argument("--repeats", type=int, default=1, help="runs of each; the fastest is reported")
+    parser.add_argument("--runs", default="encode,npy,parquet", help="which of encode, npy, parquet to run")
     parser.add_argument("--json", type=Path, help="also write the results as JSON")
+    parser.add_argument("--probe", type=int, help="only the encode_iter peak-RSS probe over this many rows")
     args = parser.parse_args()
+    if args.probe:
+        subprocess.run([sys.executable, "-c", PROBE, str(DATA / "gooaq-10k.txt"), str(args.probe)], check=True)
+        return
+    wanted = args.runs.split(",")
     results: list[dict[str, Any]] = []
     print(f"nproc {os.cpu_count()}, affinity {len(os.sched_getaffinity(0))}, {CLI}")
     print("| lines | MB | what | seconds | texts/s | vs encode | peak RSS MiB | load before/after |")
@@ -107,22 +132,25 @@ def main() -> None:
             runs: dict[str, list[tuple[float, float]]] = {"encode": [], "npy": [], "parquet": []}
             before = load()
             for _ in range(args.repeats):
-                seconds, rss, stdout = measure([sys.executable, "-c", ENCODE, str(source)])
-                encoded, count = stdout.split()
-                assert int(count) == rows
-                runs["encode"].append((float(encoded), rss))
-                for kind in ("npy", "parquet"):
+                if "encode" in wanted:
+                    seconds, rss, stdout = measure([sys.executable, "-c", ENCODE, str(source)])
+                    encoded, count = stdout.split()
+                    assert int(count) == rows
+                    runs["encode"].append((float(encoded), rss))
+                for kind in (k for k in ("npy", "parquet") if k in wanted):
                     out = Path(tmp) / f"out.{kind}"
                     seconds, rss, _ = measure([CLI, "embed", "--input", str(source), "--output", str(out), "--quiet"])
                     runs[kind].append((seconds, rss))
                     out.unlink()
             after = load()
-            base = rows / min(s for s, _ in runs["encode"])
+            base = rows / min(s for s, _ in runs["encode"]) if runs["encode"] else float("nan")
             for what, label in (
                 ("encode", "in-memory `encode` (the reference)"),
                 ("npy", "CLI → .npy"),
                 ("parquet", "CLI → .parquet"),
             ):
+                if not runs[what]:
+                    continue
                 seconds = min(s for s, _ in runs[what])
                 rss = max(r for _, r in runs[what])
                 rate = rows / seconds

@@ -101,20 +101,25 @@ class Parts:
             _pyarrow()
         if self.output.resolve().parent.is_dir():
             self._clean_leftovers()
-        if not self.folder.exists():
+        if not self.folder.exists():  # made under another name, then renamed: never a folder without manifest
             _writable(self.output)
-            self.folder.mkdir()
+            new = self.folder.with_name(f".{self.folder.name}.new")
+            shutil.rmtree(new, ignore_errors=True)
+            new.mkdir()
             if self.kind != ".parquet":
-                with open(self.folder / DATA, "wb") as f:
+                with open(new / DATA, "wb") as f:
                     f.write(b"\0" * self._start())  # no npy magic: not an array until the header is written
                     os.fsync(f.fileno())
-            self._save_manifest()
+            _write_atomically(new / "manifest.json", lambda f: f.write(self._manifest_bytes()))
+            os.replace(new, self.folder)
             return
         if not resume:
             raise ResumeError(
                 f"{self.folder} holds the parts of an interrupted run: rerun with --resume to go on with it, or"
                 " remove that folder to start over"
             )
+        if self.manifest["input"] is None:
+            raise ResumeError("cannot resume: the input is not a file (stdin or arguments cannot be read again)")
         try:
             old = json.loads((self.folder / "manifest.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as e:
@@ -129,8 +134,6 @@ class Parts:
                 f"cannot resume: {self.folder} was made with different arguments ({', '.join(differ)}); rerun with"
                 " the same arguments, or remove the folder to start over"
             )
-        if self.manifest["input"] is None:
-            raise ResumeError("cannot resume from stdin (it cannot be read again): give the input as a file")
         if old.get("input") != self.manifest["input"]:
             raise ResumeError(
                 f"cannot resume: the input changed since {self.folder} was made (its size or modification time);"
@@ -305,8 +308,11 @@ class Parts:
         for tmp in self.output.resolve().parent.glob(f".{glob.escape(self.output.name)}.*.tmp"):
             tmp.unlink(missing_ok=True)
 
+    def _manifest_bytes(self) -> bytes:
+        return json.dumps(self.manifest, indent=1).encode("utf-8")
+
     def _save_manifest(self) -> None:
-        text = json.dumps(self.manifest, indent=1).encode("utf-8")
+        text = self._manifest_bytes()
         _write_atomically(self.folder / "manifest.json", lambda f: f.write(text))
 
 

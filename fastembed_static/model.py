@@ -424,6 +424,8 @@ class StaticModel:
             try:
                 return self.encode(batch, normalize=normalize, dim=dim, threads=threads)
             except (TypeError, ValueError) as e:  # the index in the batch -> the index in the stream
+                if type(e) not in (TypeError, ValueError):
+                    raise
                 message = re.sub(r"at index (\d+)", lambda m: f"at index {first + int(m.group(1))}", str(e), count=1)
                 raise type(e)(message) from None
 

@@ -406,3 +406,20 @@ def test_ctrl_c_keeps_the_parts_and_resume_refuses_what_changed(tmp_path: Path) 
     texts = source.read_text(encoding="utf-8").splitlines()
     np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), StaticModel.default().encode(texts))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt", "out.npy"]
+
+
+def test_progress_line_and_stdin_cannot_resume(tmp_path: Path) -> None:
+    source = tmp_path / "in.txt"
+    source.write_text("".join(t.replace("\n", " ") + "\n" for t in corpus(3000)[6:]), encoding="utf-8")
+    shown = run(
+        "embed", "--input", str(source), "--output", str(tmp_path / "o.npy"), "--batch-size", "100", "--progress"
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "Embedding: 1,000 texts, " in shown.stderr and "/s, " in shown.stderr and "%, ETA 0:00:" in shown.stderr
+    assert "Embedded 2,994 texts in " in shown.stderr
+    (tmp_path / "o.npy.parts").mkdir()  # as a SIGKILLed run from stdin leaves it
+    (tmp_path / "o.npy.parts" / "manifest.json").write_text(
+        json.dumps({"version": 1, "arguments": {}, "input": None, "parts": []}), encoding="utf-8"
+    )
+    refused = run("embed", "--input", "-", "--output", str(tmp_path / "o.npy"), "--resume", stdin=b"a\n")
+    assert refused.returncode == 2 and "cannot resume: the input is not a file" in refused.stderr, refused.stderr
