@@ -350,21 +350,19 @@ def test_sigkill_then_resume_gives_the_same_file(tmp_path: Path, output: str, se
     folder = tmp_path / f"{output}.parts"
     rng = random.Random(seed)
     kills = 0
-    for attempt in range(8):
+    for attempt in range(4):  # three kills at random points, then a run to the end
         command = [CLI, *args, "--output", str(out)] + (["--resume"] if attempt else [])
         proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        target = parts_recorded(folder) + rng.randint(1, 8)  # a random point: after some more parts, then a bit
-        deadline = time.monotonic() + 60
-        while proc.poll() is None and parts_recorded(folder) < target and time.monotonic() < deadline:
-            time.sleep(0.002)
-        time.sleep(rng.uniform(0, 0.05))
-        if proc.poll() is None:
-            proc.kill()  # SIGKILL: no cleanup at all
-            kills += 1
-        proc.wait()
-        assert proc.stderr is not None
-        stderr = proc.stderr.read().decode()
-        proc.stderr.close()
+        if attempt < 3:
+            target = parts_recorded(folder) + rng.randint(1, 6)  # a random point: after some more parts, then a bit
+            deadline = time.monotonic() + 60
+            while proc.poll() is None and parts_recorded(folder) < target and time.monotonic() < deadline:
+                time.sleep(0.002)
+            time.sleep(rng.uniform(0, 0.05))
+            if proc.poll() is None:
+                proc.kill()  # SIGKILL: no cleanup at all
+                kills += 1
+        _, stderr = proc.communicate(timeout=120)
         if proc.returncode == 0:
             break
         assert proc.returncode == -signal.SIGKILL, stderr
