@@ -13,9 +13,10 @@ python -m pip install --quiet --upgrade pip
 # The CPU build of torch, before sentence-transformers/model2vec could pull a multi-GB CUDA build.
 python -m pip install --quiet torch==2.13.0
 # FASTEMBED_STATIC_MYPYC=1: a failed compilation fails the build instead of falling back to pure Python.
+# parquet: the CLI's Parquet input and output (tests/test_stream.py).
 # ray, spark: the Ray Data and Spark integrations are tested on real local clusters (Spark needs java, see .ci/run).
 # frameworks: the LangChain, LlamaIndex, Chroma and Haystack adapters are tested in those frameworks' own stores.
-FASTEMBED_STATIC_MYPYC=1 python -m pip install --quiet ".[test,ray,spark,frameworks]"
+FASTEMBED_STATIC_MYPYC=1 python -m pip install --quiet ".[test,parquet,ray,spark,frameworks]"
 
 python -m mypy
 ruff check . && ruff format --check .

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import codecs
-import json
+import itertools
 import os
+import re
 import sys
-import tempfile
+import time
 import warnings
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-import numpy as np
-import numpy.typing as npt
-
+from ._parts import json_floats, json_line
 from .errors import HubError, ModelFileError
 from .model import StaticModel
 
-PROGRESS_THRESHOLD = 5000  # texts; fewer finish too fast for a progress bar to help
+__all__ = ["json_floats", "main"]
 
 
 PROG = "fastembed-static"
@@ -89,10 +88,34 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    embed = sub.add_parser("embed", help="embed texts (arguments, or --input FILE with one text per line)")
+    embed = sub.add_parser(
+        "embed", help="embed texts: arguments, or --input FILE (text lines, JSON Lines, CSV, Parquet), streamed"
+    )
     embed.add_argument("texts", nargs="*", help="texts to embed")
-    embed.add_argument("--input", type=Path, help="UTF-8 file with one text per line ('-' for stdin)")
-    embed.add_argument("--output", type=Path, help="write an (n, dim) float32 .npy file (atomically)")
+    embed.add_argument(
+        "--input",
+        type=Path,
+        help="a file of texts ('-' for stdin): UTF-8 text lines, JSON Lines (.jsonl), CSV (.csv) or Parquet (.parquet)",
+    )
+    embed.add_argument(
+        "--input-format",
+        choices=["text", "jsonl", "csv", "parquet"],
+        help="the input's format (default: by its extension; anything else, and stdin, is text lines)",
+    )
+    embed.add_argument("--field", help="JSON Lines: the field that holds the text (default: text)")
+    embed.add_argument("--column", help="CSV, Parquet: the column that holds the text (default: text)")
+    embed.add_argument(
+        "--id-column", help="the input field or column written as the id of a .parquet output (default: row number)"
+    )
+    embed.add_argument(
+        "--output",
+        type=Path,
+        help="write .npy (n x dim float32), .parquet (id, embedding) or .jsonl, in resumable parts, atomically",
+    )
+    embed.add_argument("--keep-text", action="store_true", help="a .parquet output also holds the text")
+    embed.add_argument(
+        "--resume", action="store_true", help="go on from the parts an interrupted run with the same arguments left"
+    )
     embed.add_argument(
         "--model", type=_model_name, help="model directory or hub id owner/name (default: the bundled model)"
     )
@@ -109,8 +132,13 @@ def _parser() -> argparse.ArgumentParser:
         " normalization, of the full vector, before --dim",
     )
     norm.add_argument("--no-normalize", dest="normalize", action="store_false", help="the raw mean of the token rows")
-    embed.add_argument("--batch-size", type=int, default=1024)
-    embed.add_argument("--quiet", action="store_true", help="no progress bar")
+    embed.add_argument(
+        "--batch-size",
+        type=int,
+        help="texts embedded together and written as one part (default: about 32 MB of vectors, 32768 at 256 dims)",
+    )
+    embed.add_argument("--progress", action="store_true", help="a progress line even when stderr is not a terminal")
+    embed.add_argument("--quiet", action="store_true", help="no progress line")
     _hub_options(embed)
     embed.set_defaults(run=_embed)
 
@@ -182,77 +210,158 @@ def _version() -> str:
         return __version__
 
 
-def _read_lines(source: Path) -> list[str]:
-    """The lines of a UTF-8 file (a leading byte order mark, as Windows editors write, is not part of the text)."""
-    raw = sys.stdin.buffer.read() if str(source) == "-" else source.read_bytes()
-    skip = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
-    try:
-        text = raw[skip:].decode("utf-8")
-    except UnicodeDecodeError as e:
-        at = skip + e.start
-        line = raw[:at].count(b"\n") + 1
-        raise ValueError(f"{source}: line {line} is not valid UTF-8 ({e.reason} at byte {at})") from None
-    if not text:
-        return []
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()  # the newline that ends the last line does not start another text
-    return [line[:-1] if line.endswith("\r") else line for line in lines]
-
-
 def _embed(args: argparse.Namespace) -> int:
+    from ._inputs import Source, input_format
+    from ._parts import OUTPUT_SUFFIXES, Parts, ResumeError
+
     if args.input is not None and args.texts:
         raise ValueError("give texts as arguments or with --input, not both")
     if args.input is None and not args.texts:
         raise ValueError("no texts to embed: pass texts as arguments or --input FILE")
-    # an empty --input file is an empty list of texts: an empty output (no lines, or a (0, dim) .npy)
-    texts: list[str] = _read_lines(args.input) if args.input is not None else list(args.texts)
-    if args.output is not None and args.output.suffix != ".npy":
-        raise ValueError(f"--output must end with .npy, got {args.output}")
+    output: Path | None = args.output
+    kind = None if output is None else output.suffix.lower()
+    if output is not None and kind not in OUTPUT_SUFFIXES:
+        raise ValueError(f"--output must end with {', '.join(OUTPUT_SUFFIXES)}, got {output}")
+    if args.keep_text and kind != ".parquet":
+        raise ValueError("--keep-text is for a .parquet output (.jsonl always holds the text, .npy never)")
+    if args.id_column is not None and kind != ".parquet":
+        raise ValueError("--id-column is for a .parquet output (its id column)")
+    if args.resume and output is None:
+        raise ValueError("--resume needs --output FILE")
+    if args.batch_size is not None and args.batch_size < 1:
+        raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
+    source = None
+    if args.input is not None:
+        fmt = input_format(args.input, args.input_format)
+        column = args.column if fmt in ("csv", "parquet") else args.field
+        source = Source(args.input, fmt, column or "text", args.id_column)
+    elif args.input_format is not None:
+        raise ValueError("--input-format is for --input")
     model = _load(args.model, args)
-    show = not args.quiet and len(texts) >= PROGRESS_THRESHOLD
-    vectors = model.encode(
-        texts, batch_size=args.batch_size, normalize=args.normalize, dim=args.dim, show_progress_bar=show
-    )
-    if args.output is not None:
-        save_npy_atomically(args.output, vectors)
-        print(f"wrote {vectors.shape[0]} x {vectors.shape[1]} float32 to {args.output}", file=sys.stderr)
-    else:
-        write = sys.stdout.write
-        for text, vector in zip(texts, vectors):
-            write(f'{{"text": {json.dumps(text, ensure_ascii=False)}, "embedding": {json_floats(vector)}}}\n')
+    dim = model.dim if args.dim is None else args.dim
+    model._columns(args.dim)  # a bad --dim fails before anything is written
+    batch = args.batch_size or max(1, (32 << 20) // (4 * dim))  # about 32 MB of vectors per batch
+    want_text = kind == ".jsonl" or output is None or (kind == ".parquet" and args.keep_text)
+    parts = None
+    if output is not None:
+        arguments = {
+            "input_format": None if source is None else source.format,
+            "column": None if source is None else source.column,
+            "id_column": args.id_column,
+            "keep_text": args.keep_text,
+            "model": args.model,
+            "model_sha256": model.metadata["weights"]["sha256"],
+            "dim": args.dim,
+            "normalize": args.normalize,
+            "batch_size": batch,
+        }
+        parts = Parts(output, arguments, None if source is None else source.fingerprint, dim)
+        parts.open(args.resume)
+    done = 0 if parts is None else parts.rows
+    total = None if source is None else source.size
+    show = not args.quiet and (args.progress or sys.stderr.isatty())
+    progress = _StreamProgress(None if source is None or source.format == "parquet" else total) if show else None
+    chunks: deque[tuple[list[str] | None, list[Any], int, str]] = deque()
+
+    def texts() -> Iterator[str]:
+        """The texts, and for each batch (pushed when its last text is read) what the writer needs."""
+        stream = ((text, i) for i, text in enumerate(args.texts)) if source is None else source.rows()
+        if done:
+            assert source is not None and parts is not None
+            skipped = sum(1 for _ in itertools.islice(stream, done))
+            if skipped < done:
+                raise ResumeError(f"cannot resume: the input has fewer rows ({skipped}) than already embedded ({done})")
+            parts.check_input(source.offset, source.sha256())
+        kept: list[str] = []
+        ids: list[Any] = []
+        for text, ident in stream:
+            if want_text:
+                kept.append(text)
+            ids.append(ident)
+            if len(ids) == batch:
+                chunks.append((kept if want_text else None, ids, _position(source), _sha(source)))
+                kept, ids = [], []
+            yield text
+        if ids:
+            chunks.append((kept if want_text else None, ids, _position(source), _sha(source)))
+
+    written = done
+    try:
+        for vectors in model.encode_iter(texts(), batch_size=batch, normalize=args.normalize, dim=args.dim):
+            kept, ids, offset, digest = chunks.popleft()
+            if parts is not None:
+                parts.add(vectors, kept, ids, offset, digest)
+            else:
+                assert kept is not None
+                write = sys.stdout.write
+                for text, vector in zip(kept, vectors):  # line by line: a reader gone away shows up early
+                    write(json_line(text, vector))
+            written += len(ids)
+            if progress is not None:
+                progress.update(written, offset)
+        if progress is not None:
+            progress.close(written)
+        if parts is not None:
+            rows_out = parts.finish()
+            print(f"wrote {rows_out} x {dim} float32 vectors to {output}", file=sys.stderr)
+    except KeyboardInterrupt:
+        if progress is not None:
+            progress.close(written)
+        if parts is not None and parts.parts and source is not None and not source.stdin:
+            print(
+                f"{PROG}: interrupted: {parts.rows} rows in {len(parts.parts)} parts are kept in {parts.folder};"
+                f" rerun the same command with --resume to go on",
+                file=sys.stderr,
+            )
+        elif parts is not None:
+            parts.discard()
+        raise
+    except (ValueError, TypeError) as e:
+        if parts is not None and not isinstance(e, ResumeError):
+            parts.discard()  # bad input: the parts could not be resumed from (the input must change)
+        if source is not None and "at index" in str(e):  # a text the tokenizer refuses: its row in the input
+            message = re.sub(r"at index (\d+)", lambda m: f"in row {done + int(m.group(1))}", str(e), count=1)
+            raise type(e)(f"{source.name}: {message}") from None
+        raise
     return 0
 
 
-def json_floats(vector: npt.NDArray[np.float32]) -> str:
-    """A JSON array of float32 values, each written as the shortest decimal that reads back (as a double, cast to
-    float32) as exactly that value: numpy's ``str`` of a float32 scalar (Dragon4, unique mode). Non-finite values
-    (a model whose table holds them) are written as Python's json writes them (NaN, Infinity)."""
-    if not np.isfinite(vector).all():
-        return json.dumps([float(x) for x in vector])
-    return f"[{', '.join(map(str, vector))}]"
+def _position(source: Any) -> int:
+    return 0 if source is None else int(source.offset)
 
 
-def save_npy_atomically(path: Path, array: npt.NDArray[np.float32]) -> None:
-    """Write to a temporary file beside ``path``, fsync, then rename: ``path`` is never left half-written. A failure
-    names ``path`` (the temporary file is the writer's own business)."""
-    try:
-        directory = path.resolve().parent
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as e:
-        reason = "its folder does not exist" if isinstance(e, FileNotFoundError) else e.strerror or str(e)
-        raise OSError(e.errno, f"cannot write: {reason}", str(path)) from e
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as e:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(e, OSError):
-            raise OSError(e.errno, f"cannot write: {e.strerror or e}", str(path)) from e
-        raise
+def _sha(source: Any) -> str:
+    return "" if source is None else str(source.sha256())
+
+
+class _StreamProgress:
+    """One progress line on stderr: texts done, texts/s and, for a text, JSON Lines or CSV file, how far through
+    it (by bytes) and the time left at the rate since the first batch."""
+
+    def __init__(self, total_bytes: int | None) -> None:
+        self.total = total_bytes
+        self.started = time.monotonic()
+        self.first: tuple[float, int, int] | None = None  # (time, rows, bytes) at the first batch
+
+    def update(self, rows: int, position: int) -> None:
+        now = time.monotonic()
+        if self.first is None:
+            self.first = (now, rows, position)
+        t0, rows0, bytes0 = self.first
+        rate = (rows - rows0) / (now - t0) if now > t0 else 0.0
+        line = f"\rEmbedding: {rows:,} texts, {rate:,.0f}/s"
+        if self.total:
+            line += f", {100 * min(position / self.total, 1.0):.0f}%"
+            if now > t0 and position > bytes0:
+                left = int((self.total - position) * (now - t0) / (position - bytes0))
+                line += f", ETA {left // 3600}:{left % 3600 // 60:02d}:{left % 60:02d}"
+        sys.stderr.write(line + "   ")
+        sys.stderr.flush()
+
+    def close(self, rows: int) -> None:
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        sys.stderr.write(f"\rEmbedded {rows:,} texts in {elapsed:.1f} s{' ' * 30}\n")
+        sys.stderr.flush()
 
 
 def _gen(args: argparse.Namespace) -> int:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+import re
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
@@ -349,6 +351,47 @@ class StaticModel:
                 except BadTextError as e:
                     raise ValueError(f"text at index {i} cannot be tokenized: {e}") from None
 
+    def encode_iter(
+        self,
+        texts: Iterable[str],
+        *,
+        batch_size: int = 16384,
+        normalize: bool | None = None,
+        dim: int | None = None,
+        threads: int | None = None,
+        workers: int | None = None,
+    ) -> Iterator[Vector]:
+        """Embed a stream of texts in bounded memory: yields one ``(n_i, dim)`` float32 array per ``batch_size``
+        texts (the last may be shorter; none for an empty input), in input order, each :meth:`encode` of that
+        batch, so the rows are bit-identical to one ``encode`` of the whole list.
+
+        ``texts``: any iterable of ``str`` (a generator over a file, a database cursor), consumed on the calling
+        thread, one batch ahead: while batch *k* is embedded (on a background thread), batch *k + 1* is read, and
+        while the caller handles batch *k*, batch *k + 1* is embedded. At most three batches are held at a time.
+        A bad item raises as in ``encode``, naming its index in the whole stream. ``normalize``, ``dim``,
+        ``threads``, ``workers``: as in ``encode`` (checked there, at the first batch).
+        """
+        if isinstance(texts, (str, bytes, bytearray, memoryview)):
+            raise TypeError(
+                f"encode_iter takes an iterable of str, not {type(texts).__name__}: use encode for one text"
+            )
+        if not isinstance(texts, Iterable):
+            raise TypeError(f"encode_iter takes an iterable of str, not {type(texts).__name__}")
+        _check_batch_size(batch_size)
+        _check_normalize(normalize)
+        self._columns(_check_dim(dim))  # bad arguments fail here, before the input is read
+
+        def embed(batch: list[str], first: int) -> Vector:
+            try:
+                return self.encode(batch, normalize=normalize, dim=dim, threads=threads, workers=workers)
+            except (TypeError, ValueError) as e:  # the index in the batch -> the index in the stream
+                if type(e) not in (TypeError, ValueError):
+                    raise
+                message = re.sub(r"at index (\d+)", lambda m: f"at index {first + int(m.group(1))}", str(e), count=1)
+                raise type(e)(message) from None
+
+        return _pipelined(texts, int(batch_size), embed)
+
     def _encode_unit(self, items: Sequence[object], first: int, last: int, out: Vector, table: Vector) -> None:
         """Embed ``items[first:last]`` into ``out[first:last]``."""
         ids, lengths = self._tokenize_batch(items[first:last], first)
@@ -397,6 +440,30 @@ class StaticModel:
                     raise ValueError(f"text at index {offset + i} cannot be tokenized: {e}") from None
             raise
         return np.asarray(ids, dtype=np.intp), np.asarray(lengths, dtype=np.intp)
+
+
+def _pipelined(texts: Iterable[str], batch_size: int, embed: Callable[[list[str], int], Vector]) -> Iterator[Vector]:
+    """``embed(batch, first)`` of each batch of ``texts``, in order, run one batch ahead on a background thread
+    while the calling thread reads the next batch (and the caller handles the previous result)."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    source = iter(texts)
+    first = 0
+    with ThreadPoolExecutor(1, thread_name_prefix="fastembed-static-iter") as runner:
+        pending: Future[Vector] | None = None
+        try:
+            while True:
+                batch = list(itertools.islice(source, batch_size))  # read while `pending` is embedded
+                result = pending.result() if pending is not None else None
+                pending = runner.submit(embed, batch, first) if batch else None
+                first += len(batch)
+                if result is not None:
+                    yield result  # the caller handles it while the next batch is embedded
+                if pending is None:
+                    return
+        finally:
+            if pending is not None:  # the caller stopped early (or reading failed): let the running batch finish
+                pending.cancel()
 
 
 def _snapshot(texts: Iterable[object]) -> list[object]:

@@ -37,9 +37,11 @@ def test_embed_input_file_to_npy(tmp_path: Path) -> None:
     source = tmp_path / "in.txt"
     source.write_text("\n".join(texts) + "\n", encoding="utf-8")
     out = tmp_path / "out.npy"
-    result = run("embed", "--input", str(source), "--output", str(out), "--dim", "64", "--no-normalize")
+    result = run("embed", "--input", str(source), "--output", str(out), "--dim", "64", "--no-normalize", "--progress")
     assert result.returncode == 0, result.stderr
-    assert "Encoding: 6002/6002" in result.stderr, "a progress bar on stderr for long inputs"
+    assert "Embedded 6,002 texts" in result.stderr, "--progress: a progress line even when stderr is not a terminal"
+    quiet = run("embed", "--input", str(source), "--output", str(out), "--dim", "64", "--no-normalize")
+    assert quiet.returncode == 0 and "Embedd" not in quiet.stderr, "no progress line when stderr is not a terminal"
     vectors = np.load(out)
     assert vectors.shape == (6002, 64) and vectors.dtype == np.float32
     np.testing.assert_array_equal(vectors, StaticModel.default().encode(texts, dim=64, normalize=False))
