@@ -245,7 +245,7 @@ class Parts:
                         raise ResumeError(f"{data}: part {part} is damaged: remove the folder to start over")
                 if self.kind == ".npy":
                     header = io.BytesIO()
-                    np.lib.format.write_array_header_1_0(
+                    np.lib.format.write_array_header_1_0(  # type: ignore[no-untyped-call, unused-ignore]  # numpy 1.24's stubs
                         header, {"descr": "<f4", "fortran_order": False, "shape": (rows, self.dim)}
                     )
                     if len(header.getvalue()) != NPY_HEADER:
