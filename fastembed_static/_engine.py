@@ -46,8 +46,9 @@ Vector = npt.NDArray[np.float32]
 UNIT_CHARS = 1 << 16  # a unit of work (tokenize + pool) for one thread or worker: about 64k characters of text
 PROCESS_MIN_CHARS = 1 << 18  # smaller calls never use (or start) worker processes: about 4 units
 # Whether a big call with neither threads= nor workers= uses processes. Off: on the shared 2-core machine of issue
-# 18 the process engine did not measure faster than threads in the same runs (README, "Threads, memory and the batch
-# engine"); $FASTEMBED_STATIC_WORKERS or workers= opt in.
+# 18 the process engine was slower than threads in the same runs on every workload (short, paragraphs, PEP long,
+# broad) and used 12-30% more CPU than one thread for the same rows (README, "Benchmarks": "One call on worker
+# processes"); $FASTEMBED_STATIC_WORKERS or workers= opt in.
 PROCESS_DEFAULT = False
 # Units sent to a worker in one message (ProcessPoolExecutor costs ~0.3 ms of the parent's CPU a message: its
 # management and queue threads), but at least this many messages a worker in a call.
