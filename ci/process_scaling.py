@@ -13,8 +13,10 @@ each (the pool started, every cache warm), medians quoted:
 - ``workers=1``: the process engine with one worker (what the parent's side costs, serially);
 - ``workers=2``: the process engine with two workers.
 
-CPU time (the parent's, plus the workers' for the process engine) is printed beside each wall time: on a busy
-machine a process waiting for a core shows as wall time but not CPU time. The parent's serial share of a ``workers=2`` call: the time the parent spends not waiting for workers (joining and
+CPU time is printed beside each wall time (user + system: the parent's, plus for the process engine the workers'
+whole processes from /proc/<pid>/stat, so their messages and page faults count too), and per 100k texts: on a busy
+machine a process waiting for a core shows as wall time but not CPU time, so CPU time compares engines even when
+the load changes. The CPU time includes freeing the returned array (not its wall time). The parent's serial share of a ``workers=2`` call: the time the parent spends not waiting for workers (joining and
 encoding the texts into the shared buffer, sending the units, collecting results: ``_engine.last_stats``) over the
 ``threads=1`` time of the same input. Amdahl's law with that serial fraction ``s`` projects the speedup on ``N``
 cores as ``1 / (s + (1 - s) / N)`` (an upper bound: it assumes the workers' own work scales perfectly). The load
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import sys
 import time
@@ -35,6 +38,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "asv_bench" / "benc
 import common  # noqa: E402
 
 from fastembed_static import StaticModel, _engine  # noqa: E402
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds() -> tuple[float, float]:
+    """User and system seconds of this process and of its live worker processes so far."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    user, system = own.ru_utime, own.ru_stime
+    for pid in _engine.live_worker_pids():
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        user += int(fields[11]) / TICK
+        system += int(fields[12]) / TICK
+    return user, system
 
 
 def main() -> None:
@@ -62,15 +82,16 @@ def main() -> None:
         units = _engine.units_of(texts, 1024)
         times: dict[str, list[float]] = {name: [] for name in configs}
         cpu_times: dict[str, list[float]] = {name: [] for name in configs}
+        sys_times: dict[str, list[float]] = {name: [] for name in configs}
         serial: list[float] = []
         busy: list[tuple[float, float]] = []
         expected = model.encode(texts, threads=1, normalize=False)
 
         def run(
             name: str, texts: list[str] = texts, units: list[tuple[int, int]] = units, expected: object = expected
-        ) -> tuple[float, float]:
+        ) -> tuple[float, float, float]:
             options = configs[name]
-            start, start_cpu = time.perf_counter(), time.process_time()
+            start, start_cpu = time.perf_counter(), cpu_seconds()
             if options is None:
                 got = _engine.run_processes(model, texts, units, 1, model.dim, None, False, False, None)
                 assert got is not None
@@ -78,20 +99,21 @@ def main() -> None:
                 got = model.encode(texts, normalize=False, **options)
             got[:, 0].sum()  # every row read once: a returned memory file's pages are mapped on first read
             elapsed = time.perf_counter() - start
-            cpu = time.process_time() - start_cpu
-            if options is None or "workers" in options:
-                assert _engine.last_stats is not None
-                cpu += _engine.last_stats.worker_cpu
+            user, system = (b - a for a, b in zip(start_cpu, cpu_seconds()))
             assert got is not None and (got == expected).all(), name
-            return elapsed, cpu
+            freeing = resource.getrusage(resource.RUSAGE_SELF)
+            del got  # the array's memory freed (a memory file's pages: in the parent's system time)
+            freed = resource.getrusage(resource.RUSAGE_SELF)
+            return elapsed, user + freed.ru_utime - freeing.ru_utime, system + freed.ru_stime - freeing.ru_stime
 
         for name in configs:  # warm-up: pools started, caches warm
             run(name)
         for _ in range(args.rounds):
             for name in configs:
-                elapsed, cpu = run(name)
+                elapsed, user, system = run(name)
                 times[name].append(elapsed)
-                cpu_times[name].append(cpu)
+                cpu_times[name].append(user + system)
+                sys_times[name].append(system)
                 if name == "workers=2":
                     stats = _engine.last_stats
                     assert stats is not None
@@ -102,9 +124,11 @@ def main() -> None:
         print(f"\n{kind}: {len(texts)} texts, {chars} chars, {len(units)} units")
         for name, t in med.items():
             cpu = statistics.median(cpu_times[name])
+            system = statistics.median(sys_times[name])
             print(
                 f"  {name:10s} {t * 1000:8.1f} ms  {len(texts) / t:10.0f} texts/s  x{base_t / t:5.2f} vs threads=1"
-                f"  CPU {cpu * 1000:8.1f} ms (parent + workers)"
+                f"  CPU {cpu * 1000:7.1f} ms ({system * 1000:5.1f} system), {cpu * 1e8 / len(texts):6.0f} ms per 100k texts,"
+                f" x{cpu / statistics.median(cpu_times['threads=1']):5.2f} of threads=1"
             )
         s = statistics.median(serial) / base_t
         print(

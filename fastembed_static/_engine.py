@@ -46,9 +46,14 @@ Vector = npt.NDArray[np.float32]
 UNIT_CHARS = 1 << 16  # a unit of work (tokenize + pool) for one thread or worker: about 64k characters of text
 PROCESS_MIN_CHARS = 1 << 18  # smaller calls never use (or start) worker processes: about 4 units
 # Whether a big call with neither threads= nor workers= uses processes. Off: on the shared 2-core machine of issue
-# 18 the process engine did not measure faster than threads in the same runs (README, "Threads, memory and the batch
-# engine"); $FASTEMBED_STATIC_WORKERS or workers= opt in.
+# 18 the process engine was slower than threads in the same runs on every workload (short, paragraphs, PEP long,
+# broad) and used 12-30% more CPU than one thread for the same rows (README, "Benchmarks": "One call on worker
+# processes"); $FASTEMBED_STATIC_WORKERS or workers= opt in.
 PROCESS_DEFAULT = False
+# Units sent to a worker in one message (ProcessPoolExecutor costs ~0.3 ms of the parent's CPU a message: its
+# management and queue threads), but at least this many messages a worker in a call.
+TASK_UNITS = 4
+TASKS_PER_WORKER = 6
 RETRIES = 1  # fresh pools a call may use after a worker died
 KILL_HOOK = "FASTEMBED_STATIC_TEST_KILL_UNIT"  # tests: "k" or "k:marker" makes the worker of unit k SIGKILL itself
 
@@ -229,27 +234,18 @@ def run_processes(
     when the texts cannot be sent as UTF-8 (a lone surrogate: the caller reports it with its index)."""
     global last_stats
     start = time.perf_counter()
-    joined = " ".join(texts)
+    n = len(texts)
     try:
-        raw = joined.encode("utf-8")
+        raw, offsets = _joined_utf8(texts)
     except UnicodeEncodeError:
         return None
-    n = len(texts)
-    if len(raw) == len(joined):  # ASCII: characters are bytes
-        sizes = np.fromiter(map(len, texts), dtype=np.int64, count=n)
-    else:
-        sizes = np.fromiter((len(t) if t.isascii() else len(t.encode("utf-8")) for t in texts), np.int64, n)
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(sizes + 1, out=offsets[1:])
     texts_fd = out_fd = -1
     try:
         texts_fd = os.memfd_create("fastembed-static-texts", os.MFD_CLOEXEC)
         head = offsets.tobytes()
-        os.ftruncate(texts_fd, len(head) + len(raw))
-        with mmap.mmap(texts_fd, len(head) + len(raw)) as mapped:
-            mapped[: len(head)] = head
-            mapped[len(head) :] = raw
-        del raw, joined
+        _write_all(texts_fd, head)  # written, not mapped: no page fault per page of the memory file
+        _write_all(texts_fd, raw)
+        del raw
         out_fd = os.memfd_create("fastembed-static-rows", os.MFD_CLOEXEC)
         size = n * columns * 4
         os.ftruncate(out_fd, size)
@@ -277,6 +273,29 @@ def run_processes(
         for fd in (texts_fd, out_fd):  # the output stays mapped by ``out`` (no descriptor); the texts' memory is freed
             if fd >= 0:
                 os.close(fd)
+
+
+def _joined_utf8(texts: list[str]) -> tuple[bytes, npt.NDArray[np.int64]]:
+    """The texts in UTF-8 joined by single spaces, and the byte offset of each (n + 1: the last one is past the
+    end, plus one). ASCII texts are joined as str and encoded at once; otherwise each text is encoded and the bytes
+    joined (joining str with one non-ASCII character would widen every character of the whole call first).
+    Raises UnicodeEncodeError for a lone surrogate."""
+    n = len(texts)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    if all(map(str.isascii, texts)):  # O(1) per text: CPython keeps the flag
+        raw = " ".join(texts).encode("ascii")
+        np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=n) + 1, out=offsets[1:])
+    else:
+        encoded = [text.encode("utf-8") for text in texts]
+        np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=n) + 1, out=offsets[1:])
+        raw = b" ".join(encoded)
+    return raw, offsets
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _map_private(fd: int, size: int) -> Any:
@@ -313,13 +332,13 @@ def _dispatch(
     done_texts = 0
     for _attempt in range(RETRIES + 1):
         pool = process_pool(workers)
-        futures: dict[Future[tuple[float, float]], int] = {}
+        futures: dict[Future[tuple[float, float]], list[int]] = {}
         broken = False
         try:
             t0 = time.perf_counter()
             try:
-                for index, (first, last) in pending.items():
-                    futures[pool.submit(_work, job, index, first, last)] = index
+                for task in tasks_of(list(pending.items()), workers):
+                    futures[pool.submit(_work, job, task)] = [index for index, _, _ in task]
             except BrokenProcessPool:  # a worker died between calls (the pool noticed it only now)
                 broken = True
             send += time.perf_counter() - t0
@@ -328,14 +347,15 @@ def _dispatch(
                 finished, _ = wait_for(list(futures), return_when=FIRST_COMPLETED)
                 waited += time.perf_counter() - t0
                 for future in finished:
-                    index = futures.pop(future)
+                    indices = futures.pop(future)
                     try:
                         wall, cpu = future.result()
                     except BrokenProcessPool:
                         broken = True
                         continue
-                    first, last = pending.pop(index)
-                    done_texts += last - first
+                    for index in indices:
+                        first, last = pending.pop(index)
+                        done_texts += last - first
                     worker_wall += wall
                     worker_cpu += cpu
                     if progress:
@@ -351,6 +371,15 @@ def _dispatch(
         f"a worker process died while encoding, {RETRIES + 1} times in this call (killed, or out of memory?);"
         f" {len(pending)} of {len(units)} units were not encoded"
     )
+
+
+def tasks_of(units: list[tuple[int, tuple[int, int]]], workers: int) -> list[list[tuple[int, int, int]]]:
+    """Consecutive units, (index, first, last), grouped into tasks (one message to a worker and one back each):
+    up to TASK_UNITS units a task, but at least TASKS_PER_WORKER tasks a worker while there are units enough, so
+    that a worker slowed by the machine's other work does not hold the call's end."""
+    size = max(1, min(TASK_UNITS, len(units) // (workers * TASKS_PER_WORKER)))
+    items = [(index, first, last) for index, (first, last) in units]
+    return [items[at : at + size] for at in range(0, len(items), size)]
 
 
 _pools: dict[int, ProcessPoolExecutor] = {}
@@ -542,26 +571,38 @@ def _map_fd(parent: int, fd: int, identity: tuple[int, int], size: int) -> mmap.
         os.close(opened)
 
 
-def _work(job: Job, index: int, first: int, last: int) -> tuple[float, float]:
-    """Encode texts ``first:last`` of ``job`` into its output rows; returns the (wall, CPU) seconds it took."""
+def _work(job: Job, task: list[tuple[int, int, int]]) -> tuple[float, float]:
+    """Encode the units ``(index, first, last)`` of ``task`` (texts ``first:last`` of ``job``) into its output
+    rows; returns the (wall, CPU) seconds it took."""
     wall, cpu = time.perf_counter(), time.thread_time()
-    if job.kill:
-        _maybe_die(job.kill, index)
+    model = _worker_model(job)
+    texts = _map_fd(job.parent, job.texts_fd, job.inodes[0], job.texts_bytes)
+    out = -1
+    try:
+        out = _open_fd(job.parent, job.out_fd, job.inodes[1], os.O_WRONLY)
+        for index, first, last in task:
+            if job.kill:
+                _maybe_die(job.kill, index)
+            _unit(job, model, texts, out, first, last)
+    finally:
+        texts.close()
+        if out >= 0:
+            os.close(out)
+    return time.perf_counter() - wall, time.thread_time() - cpu
+
+
+def _unit(job: Job, model: StaticModel, texts: mmap.mmap, out: int, first: int, last: int) -> None:
+    """Encode texts ``first:last`` of ``job`` (in the mapped ``texts``) into their rows of ``out``."""
     from . import _pooling
 
-    model = _worker_model(job)
     table = model._table if job.keep is None else model._table[:, : job.keep]
     scales = model._scales
     head = (job.n + 1) * 8
-    texts = _map_fd(job.parent, job.texts_fd, job.inodes[0], job.texts_bytes)
-    try:
-        offsets = np.frombuffer(texts, dtype=np.int64, count=job.n + 1)[first : last + 1]
-        begin, end = head + int(offsets[0]), head + int(offsets[-1]) - 1
-        sizes = (offsets[1:] - offsets[:-1] - 1).astype(np.intp)
-        del offsets
-        piece = texts[begin:end]
-    finally:
-        texts.close()
+    offsets = np.frombuffer(texts, dtype=np.int64, count=job.n + 1)[first : last + 1]
+    begin, end = head + int(offsets[0]), head + int(offsets[-1]) - 1
+    sizes = (offsets[1:] - offsets[:-1] - 1).astype(np.intp)
+    del offsets  # a view of the mapping: it must go before the mapping closes
+    piece = texts[begin:end]
     chunks = model._chunks
     if chunks is not None:
         ids, lengths = chunks.encode_joined(b" " + piece + b"         ", sizes)
@@ -577,14 +618,9 @@ def _work(job: Job, index: int, first: int, last: int) -> tuple[float, float]:
         rows = np.ascontiguousarray(rows[:, : job.columns])
     # written through the file, not a mapping: the kernel fills the memory file's pages without a page fault each
     data = memoryview(rows.data).cast("B")
-    out = _open_fd(job.parent, job.out_fd, job.inodes[1], os.O_WRONLY)
-    try:
-        at, offset = 0, first * job.columns * 4
-        while at < len(data):
-            at += os.pwrite(out, data[at:], offset + at)
-    finally:
-        os.close(out)
-    return time.perf_counter() - wall, time.thread_time() - cpu
+    at, offset = 0, first * job.columns * 4
+    while at < len(data):
+        at += os.pwrite(out, data[at:], offset + at)
 
 
 _scratches: list[Vector] = []
