@@ -16,6 +16,7 @@ from functools import lru_cache
 from . import _bytelevel_tables
 
 
+@lru_cache(maxsize=1)
 def byte_chars() -> str:
     """GPT-2's ``bytes_to_unicode``: character i of the result stands for byte i. The printable bytes
     ``!``..``~``, U+00A1..U+00AC and U+00AE..U+00FF stand for themselves; the 68 others, in order, for U+0100
