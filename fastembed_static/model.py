@@ -91,6 +91,7 @@ def _build_bpe(
         lowercase=dict(LOWER_MAP),
         byte_chars=_bytelevel.byte_chars(),
         split_pattern=_bytelevel.split_pattern() if pre["use_regex"] else "",
+        ascii_split_pattern=_bytelevel.split_pattern(ascii_only=True) if pre["use_regex"] else "",
         add_prefix_space=bool(pre["add_prefix_space"]),
         added_tokens=[(str(t["content"]), int(t["id"])) for t in config["added_tokens"]],
         truncate_to=int(truncation["max_length"]) if truncation else -1,
