@@ -430,6 +430,19 @@ REFUSED: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
         lambda d: d.update(normalizer={"type": "Lowercase"}),
         "sets normalized=true",
     ),
+    "normalized and not normalized added tokens": (
+        lambda d: d["added_tokens"].append(
+            {
+                "id": 50257,
+                "content": "<|zz|>",
+                "lstrip": False,
+                "rstrip": False,
+                "single_word": False,
+                "normalized": False,
+            }
+        ),
+        "some with normalized=true and some with normalized=false",
+    ),
     "vocab gap": (lambda d: d["model"]["vocab"].update({"Ġthe": 99999}), "without gaps"),
 }
 

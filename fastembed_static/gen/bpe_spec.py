@@ -103,6 +103,11 @@ def read_bpe(path: Path, data: dict[str, Any]) -> BpeSpec:
         raise GenerationError(path, f"BPE unk_token {unk_token!r} is not in the vocabulary")
     merges = _merges(path, model.get("merges"), vocab, prefix)
     added = _added_tokens(path, data, vocab, normalized_ok=not normalizers)
+    kinds = {bool(entry.get("normalized", False)) for entry in data.get("added_tokens") or []}
+    if len(kinds) > 1:  # tokenizers matches the two kinds in two passes, which one leftmost-longest pass is not
+        raise GenerationError(
+            path, "unsupported added tokens: some with normalized=true and some with normalized=false"
+        )
     for token in (*tokens, *(t.content for t in added)):
         if not token.isascii():
             try:
