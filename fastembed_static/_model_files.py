@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import ModelFileError
-from .gen.layout import FORMAT, MODEL_JSON, STORAGE, parse_vocab_module, sha256_file
+from .gen.layout import FORMAT, MODEL_JSON, OPTIONAL_VOCAB_NAMES, STORAGE, parse_vocab_module, sha256_file
 
 _DTYPES: dict[str, np.dtype[Any]] = {name: np.dtype(numpy_dtype) for name, (numpy_dtype, _) in STORAGE.items()}
 _MAX_JSON_BYTES = 64 << 20
@@ -37,6 +37,7 @@ class GeneratedModel(NamedTuple):  # not a dataclass: dataclasses imports inspec
     tokens: list[str]
     weights: npt.NDArray[Any]  # (vocab_size, dim) float32/float16/int8, a read-only view of the mapped file
     scales: npt.NDArray[np.float32] | None  # int8 only: per-dimension scale, applied to each summed vector
+    extras: dict[str, str] = {}  # the vocabulary module's optional names (BPE: MERGES), decoded
 
     @property
     def tokenizer_config(self) -> dict[str, Any]:
@@ -91,7 +92,9 @@ def _still_named(path: Path, fd: int) -> bool:
     return (now.st_dev, now.st_ino) == (then.st_dev, then.st_ino)
 
 
-_Vocab = tuple[list[str], int] | bytes  # parsed (a bundled model's, imported), or the module's bytes to parse
+_Vocab = (
+    tuple[list[str], int, dict[str, str]] | bytes
+)  # parsed (a bundled model's, imported), or the module's bytes to parse
 
 
 def _read_files(
@@ -116,7 +119,7 @@ def _build(
     """Parse and cross-check what :func:`_read_files` read; raise ModelFileError naming the file at fault."""
     meta_path = path / MODEL_JSON
     vocab_path = path / metadata["vocab"]["module"]
-    tokens, size = _parse_vocab(vocab_path, vocab) if isinstance(vocab, bytes) else vocab
+    tokens, size, extras = _parse_vocab(vocab_path, vocab) if isinstance(vocab, bytes) else vocab
     if not len(tokens) == size == metadata["vocab"]["tokens"]:
         raise ModelFileError(
             vocab_path,
@@ -124,7 +127,7 @@ def _build(
             f"{metadata['vocab']['tokens']}",
         )
     unk_id, unk_token = metadata["tokenizer"]["unk_id"], metadata["tokenizer"]["unk_token"]
-    if unk_id < len(tokens) and tokens[unk_id] != unk_token:
+    if unk_id is not None and unk_id < len(tokens) and tokens[unk_id] != unk_token:
         raise ModelFileError(
             meta_path, f"field tokenizer.unk_token: {unk_token!r} is not token {unk_id} ({tokens[unk_id]!r})"
         )
@@ -136,7 +139,9 @@ def _build(
             raise ModelFileError(
                 path / metadata["scales"]["file"], f"expected {dim} finite float32 scales ({dim * 4} bytes)"
             )
-    return GeneratedModel(path, metadata, tokens, weights, scales)
+    if metadata["tokenizer"].get("model") == "BPE":
+        _check_bpe_vocab(vocab_path, metadata["tokenizer"], tokens, extras)
+    return GeneratedModel(path, metadata, tokens, weights, scales, extras)
 
 
 def _read_regular(path: Path, limit: int, what: str, opened: list[tuple[Path, int]] | None = None) -> bytes:
@@ -274,12 +279,13 @@ def check_metadata(path: Path, meta: dict[str, Any]) -> None:
         _file_name(path, scales, "scales")
         _sha256(path, scales, "scales")
     tok = _field(path, meta, "tokenizer", "", dict)
-    for flag in ("clean_text", "handle_chinese_chars", "strip_accents", "lowercase"):
-        _field(path, tok, flag, "tokenizer", bool)
-    _field(path, tok, "unk_token", "tokenizer", str)
-    _int(path, tok, "unk_id", "tokenizer", 0, rows)
-    _field(path, tok, "continuing_subword_prefix", "tokenizer", str)
-    _int(path, tok, "max_input_chars_per_word", "tokenizer", 0)
+    kind = tok.get("model", "WordPiece")
+    if kind == "BPE":
+        _check_bpe_tokenizer(path, tok, rows)
+    elif kind == "WordPiece":
+        _check_wordpiece_tokenizer(path, tok, rows)
+    else:
+        raise ModelFileError(path, f"field tokenizer.model must be 'WordPiece' or 'BPE', found {_show(kind)}")
     top = tokens
     for i, entry in enumerate(_field(path, tok, "added_tokens", "tokenizer", list)):
         where = f"tokenizer.added_tokens[{i}]"
@@ -305,18 +311,80 @@ def check_metadata(path: Path, meta: dict[str, Any]) -> None:
         _int(path, special, name, "special_token_ids", 0, rows)
 
 
+def _check_wordpiece_tokenizer(path: Path, tok: dict[str, Any], rows: int) -> None:
+    for flag in ("clean_text", "handle_chinese_chars", "strip_accents", "lowercase"):
+        _field(path, tok, flag, "tokenizer", bool)
+    _field(path, tok, "unk_token", "tokenizer", str)
+    _int(path, tok, "unk_id", "tokenizer", 0, rows)
+    _field(path, tok, "continuing_subword_prefix", "tokenizer", str)
+    _int(path, tok, "max_input_chars_per_word", "tokenizer", 0)
+
+
+_BPE_NORMALIZERS = ("NFC", "Lowercase")
+
+
+def _check_bpe_tokenizer(path: Path, tok: dict[str, Any], rows: int) -> None:
+    """The fields of a BPE model's ``tokenizer`` object (written by ``gen/bpe_spec.py``)."""
+    for i, step in enumerate(_field(path, tok, "normalizers", "tokenizer", list)):
+        if step not in _BPE_NORMALIZERS:
+            raise ModelFileError(
+                path,
+                f"field tokenizer.normalizers[{i}] must be one of {', '.join(_BPE_NORMALIZERS)}, found {_show(step)}",
+            )
+    pre = _field(path, tok, "pre_tokenizer", "tokenizer", dict)
+    if pre.get("type") != "ByteLevel":
+        raise ModelFileError(
+            path, f"field tokenizer.pre_tokenizer.type must be 'ByteLevel', found {_show(pre.get('type'))}"
+        )
+    for flag in ("add_prefix_space", "use_regex"):
+        _field(path, pre, flag, "tokenizer.pre_tokenizer", bool)
+    unk_token = _field(path, tok, "unk_token", "tokenizer", (str, type(None)))
+    if unk_token is None:
+        if tok.get("unk_id", 0) is not None:
+            raise ModelFileError(path, "field tokenizer.unk_id must be null when tokenizer.unk_token is null")
+    else:
+        _int(path, tok, "unk_id", "tokenizer", 0, rows)
+    for key in ("continuing_subword_prefix", "end_of_word_suffix"):
+        _field(path, tok, key, "tokenizer", str)
+    for flag in ("fuse_unk", "byte_fallback", "ignore_merges"):
+        _field(path, tok, flag, "tokenizer", bool)
+    _int(path, tok, "merges", "tokenizer", 0)
+
+
+def _check_bpe_vocab(path: Path, tok: dict[str, Any], tokens: list[str], extras: dict[str, str]) -> None:
+    """MERGES of a BPE vocabulary module: ``tokenizer.merges`` pairs of ids, each merged token in the vocabulary
+    (so the tokenizer core can be built from it without a KeyError)."""
+    if "MERGES" not in extras:
+        raise ModelFileError(path, "a BPE vocabulary module must define MERGES")
+    text = extras["MERGES"]
+    fields = text.split(" ") if text else []
+    if not all(f.isascii() and f.isdigit() and str(int(f)) == f for f in fields):
+        raise ModelFileError(path, "MERGES must be decimal token ids separated by single spaces")
+    ids = [int(f) for f in fields]
+    if len(ids) != 2 * tok["merges"]:
+        raise ModelFileError(
+            path, f"MERGES holds {len(ids)} ids, model.json tokenizer.merges says {tok['merges']} pairs"
+        )
+    vocab = set(tokens)
+    strip = len(tok["continuing_subword_prefix"])
+    for k in range(0, len(ids), 2):
+        left, right = ids[k], ids[k + 1]
+        if left >= len(tokens) or right >= len(tokens) or tokens[left] + tokens[right][strip:] not in vocab:
+            raise ModelFileError(path, f"MERGES pair {k // 2} ({left}, {right}) does not merge into a vocabulary token")
+
+
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _BUNDLED_DIR = _PACKAGE_DIR / "_models"
 
 
-def _parse_vocab(path: Path, raw: bytes) -> tuple[list[str], int]:
+def _parse_vocab(path: Path, raw: bytes) -> tuple[list[str], int, dict[str, str]]:
     try:
         return parse_vocab_module(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
         raise ModelFileError(path, f"vocabulary module is corrupt (it is read as data, never run): {e}") from e
 
 
-def _bundled_vocab(path: Path) -> tuple[list[str], int] | None:
+def _bundled_vocab(path: Path) -> tuple[list[str], int, dict[str, str]] | None:
     """The vocabulary of a model bundled in this package (``fastembed_static/_models/NAME``), imported as the
     package code it is (its bytecode was compiled at install time: ~3x faster than parsing at cold start). Any
     other folder, or anything unexpected, returns None and the module is read as data."""
@@ -330,7 +398,8 @@ def _bundled_vocab(path: Path) -> tuple[list[str], int] | None:
         if Path(str(module.__file__)).resolve() != path.resolve():
             return None
         tokens: list[str] = module.TOKENS.split(module.SEPARATOR)
-        return tokens, int(module.VOCAB_SIZE)
+        extras = {name: getattr(module, name) for name in OPTIONAL_VOCAB_NAMES if hasattr(module, name)}
+        return tokens, int(module.VOCAB_SIZE), extras
     except Exception:  # noqa: BLE001 - fall back to reading it as data, which reports any problem
         return None
 

@@ -22,6 +22,44 @@ class BadTextError(ValueError):
     """A text that cannot be tokenized (a lone surrogate: not valid Unicode text)."""
 
 
+class AddedTokens:
+    """Added tokens, matched verbatim in the raw text before anything else runs (shared by every tokenizer core:
+    WordPiece here, BPE in :mod:`fastembed_static._bpe`)."""
+
+    def __init__(self, added_tokens: list[tuple[str, int]]) -> None:
+        self.ids: dict[str, int] = dict(added_tokens)
+        self.first_chars: str = "".join(sorted({t[0] for t, _ in added_tokens}))
+        # Longest first: at one position a regex alternation takes the first alternative that matches, so this
+        # is leftmost-longest matching, as HF's Aho-Corasick over added tokens does.
+        ordered = sorted(self.ids, key=len, reverse=True)
+        self.pattern: re.Pattern[str] | None = (
+            re.compile("(" + "|".join(re.escape(t) for t in ordered) + ")") if ordered else None
+        )
+
+    def may_hold(self, text: str) -> bool:
+        """Whether ``text`` may hold an added token (False: it holds none)."""
+        if self.pattern is None:
+            return False
+        for ch in self.first_chars:  # noqa: SIM110  (a plain loop compiles to tighter C than any(genexpr))
+            if ch in text:
+                return True
+        return False
+
+    def split(self, text: str) -> list[str]:
+        """``text`` cut around its added tokens: items at odd indices are added tokens (keys of ``ids``), the
+        others the (possibly empty) text between them."""
+        pattern = self.pattern
+        return [text] if pattern is None else pattern.split(text)
+
+
+def truncate(ids: list[int], truncate_to: int, truncate_left: bool) -> list[int]:
+    """``ids`` cut to ``truncate_to`` tokens (none cut when it is negative), keeping the last ones if
+    ``truncate_left``, as tokenizers' truncation with ``direction`` left / right."""
+    if truncate_to >= 0 and len(ids) > truncate_to:
+        return ids[len(ids) - truncate_to :] if truncate_left else ids[:truncate_to]
+    return ids
+
+
 class Tokenizer:
     """Text -> token ids for one BertNormalizer + BertPreTokenizer + WordPiece configuration."""
 
@@ -61,14 +99,7 @@ class Tokenizer:
             re.compile("[" + re.escape(reorder_marks) + "]") if reorder_marks else None
         )
         self.reorder = reorder
-        self.added: dict[str, int] = dict(added_tokens)
-        self.added_first_chars: str = "".join(sorted({t[0] for t, _ in added_tokens}))
-        # Longest first: at one position a regex alternation takes the first alternative that matches, so this
-        # is leftmost-longest matching, as HF's Aho-Corasick over added tokens does.
-        ordered = sorted(self.added, key=len, reverse=True)
-        self.added_re: re.Pattern[str] | None = (
-            re.compile("(" + "|".join(re.escape(t) for t in ordered) + ")") if ordered else None
-        )
+        self.added = AddedTokens(added_tokens)
         self.truncate_to = truncate_to
         self.truncate_left = truncate_left
         self.cache: dict[str, list[int]] = {}
@@ -76,19 +107,17 @@ class Tokenizer:
     def encode(self, text: str) -> list[int]:
         """Token ids of one text."""
         ids: list[int] = []
-        added_re = self.added_re
-        if added_re is not None and self._may_hold_added(text):
-            parts = added_re.split(text)
+        added = self.added
+        if added.may_hold(text):
+            parts = added.split(text)
             for i in range(len(parts)):
                 if i % 2:
-                    ids.append(self.added[parts[i]])
+                    ids.append(added.ids[parts[i]])
                 elif parts[i]:
                     self._encode_plain(parts[i], ids)
         else:
             self._encode_plain(text, ids)
-        if self.truncate_to >= 0 and len(ids) > self.truncate_to:
-            ids = ids[len(ids) - self.truncate_to :] if self.truncate_left else ids[: self.truncate_to]
-        return ids
+        return truncate(ids, self.truncate_to, self.truncate_left)
 
     def encode_batch(self, texts: list[str], ids: list[int], lengths: list[int]) -> None:
         """Append the ids of every text to ``ids`` and each text's token count to ``lengths``."""
@@ -96,12 +125,6 @@ class Tokenizer:
             before = len(ids)
             ids.extend(self.encode(text))
             lengths.append(len(ids) - before)
-
-    def _may_hold_added(self, text: str) -> bool:
-        for ch in self.added_first_chars:  # noqa: SIM110  (a plain loop compiles to tighter C than any(genexpr))
-            if ch in text:
-                return True
-        return False
 
     def _encode_plain(self, text: str, ids: list[int]) -> None:
         if text.isascii() and self.use_ascii_path:

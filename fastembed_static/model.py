@@ -29,9 +29,19 @@ CHUNK_PATH_MIN_CHARS = 1024  # smaller inputs go to the compiled core text by te
 _NO_CACHE: Any = object()
 
 
-def build_tokenizer(config: dict[str, Any], tokens: list[str], core: Callable[..., Tokenizer] = Tokenizer) -> Tokenizer:
-    """The tokenizer core for a generated model's ``tokenizer`` metadata (``core``: the class to build, so
-    tests can build the pure-Python twin of the compiled class)."""
+def build_tokenizer(
+    config: dict[str, Any],
+    tokens: list[str],
+    core: Callable[..., Any] | None = None,
+    extras: dict[str, str] | None = None,
+) -> Tokenizer:
+    """The tokenizer core for a generated model's ``tokenizer`` metadata: the WordPiece ``Tokenizer`` or, for
+    ``"model": "BPE"``, the ``BpeTokenizer`` (``core``: the class to build, so tests can build the pure-Python
+    twin of the compiled class; ``extras``: the vocabulary module's optional names, e.g. MERGES)."""
+    if config.get("model", "WordPiece") == "BPE":
+        bpe: Tokenizer = _build_bpe(config, tokens, extras or {}, core)  # the same interface
+        return bpe
+    core = core or Tokenizer
     normalizer = _normalizer_config(config)
     plan = _charmap.ascii_plan(normalizer)
     translation = _charmap.TranslationTable(normalizer)
@@ -50,6 +60,40 @@ def build_tokenizer(config: dict[str, Any], tokens: list[str], core: Callable[..
         use_ascii_path=plan is not None,
         reorder_marks=_charmap.reorder_marks_string() if normalizer.strip_accents else "",
         reorder=lambda text: _charmap.normalize_reordered(text, translation),
+        truncate_to=int(truncation["max_length"]) if truncation else -1,
+        truncate_left=bool(truncation and truncation["direction"] == "left"),
+    )
+
+
+def _build_bpe(
+    config: dict[str, Any], tokens: list[str], extras: dict[str, str], core: Callable[..., Any] | None
+) -> Any:
+    from . import _bytelevel
+    from ._char_tables import LOWER_MAP
+
+    if core is None:
+        from ._bpe import BpeTokenizer
+
+        core = BpeTokenizer
+    pre = config["pre_tokenizer"]
+    truncation = config.get("truncation")
+    merges = extras["MERGES"]
+    return core(
+        tokens=tokens,
+        merges=[int(f) for f in merges.split(" ")] if merges else [],
+        unk_id=-1 if config["unk_id"] is None else int(config["unk_id"]),
+        fuse_unk=bool(config["fuse_unk"]),
+        byte_fallback=bool(config["byte_fallback"]),
+        prefix=str(config["continuing_subword_prefix"]),
+        suffix=str(config["end_of_word_suffix"]),
+        ignore_merges=bool(config["ignore_merges"]),
+        normalizers=[str(step) for step in config["normalizers"]],
+        lowercase=dict(LOWER_MAP),
+        byte_chars=_bytelevel.byte_chars(),
+        split_pattern=_bytelevel.split_pattern() if pre["use_regex"] else "",
+        ascii_split_pattern=_bytelevel.split_pattern(ascii_only=True) if pre["use_regex"] else "",
+        add_prefix_space=bool(pre["add_prefix_space"]),
+        added_tokens=[(str(t["content"]), int(t["id"])) for t in config["added_tokens"]],
         truncate_to=int(truncation["max_length"]) if truncation else -1,
         truncate_left=bool(truncation and truncation["direction"] == "left"),
     )
@@ -93,7 +137,7 @@ class StaticModel:
         self._generated = generated
         self._table = _place_table(generated.weights, memory)
         self._scales = generated.scales
-        self._tokenizer = build_tokenizer(generated.tokenizer_config, generated.tokens)
+        self._tokenizer = build_tokenizer(generated.tokenizer_config, generated.tokens, extras=generated.extras)
         self._chunk_cache: ChunkCache | None = _NO_CACHE  # built on the first batch (not at load: cold start)
         # the plain case of the latency path: a contiguous float32 table, no scales
         self._plain_f32 = self._table.dtype == np.float32 and self._table.flags.c_contiguous and self._scales is None
@@ -404,8 +448,10 @@ class StaticModel:
             from ._chunks import ChunkCache
 
             config = self._generated.tokenizer_config
-            plan = _charmap.ascii_plan(_normalizer_config(config))
             cache = None
+            # The chunk cache is proven exact for WordPiece only; other kinds batch in their own core.
+            wordpiece = config.get("model", "WordPiece") == "WordPiece"
+            plan = _charmap.ascii_plan(_normalizer_config(config)) if wordpiece else None
             if plan is not None:
                 added = [str(t["content"]) for t in config["added_tokens"]]
                 cache = ChunkCache.create(self._tokenizer, plan.word_chars, plan.punct_chars, plan.delete, added)

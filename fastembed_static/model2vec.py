@@ -63,7 +63,7 @@ class StaticModel:
         self.normalize = normalize
         self.max_length = max_length
         meta = engine.metadata["tokenizer"]
-        self.unk_token_id: int | None = int(meta["unk_id"])
+        self.unk_token_id: int | None = None if meta["unk_id"] is None else int(meta["unk_id"])
         vocab = {token: i for i, token in enumerate(engine._generated.tokens)}
         vocab.update({str(t["content"]): int(t["id"]) for t in meta["added_tokens"]})
         self.tokens: tuple[str, ...] = tuple(sorted(vocab, key=vocab.__getitem__))

@@ -13,8 +13,10 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .bpe_spec import BpeSpec
 from .errors import GenerationError
 from .layout import (
+    BPE_VOCAB_DOCSTRING,
     FORMAT,
     GENERATOR_VERSION,
     MODEL_JSON,
@@ -140,7 +142,9 @@ def _plain_f32_table(tensors: dict[str, TensorInfo]) -> TensorInfo | None:
     return info if info is not None and info.dtype == "F32" and len(info.shape) == 2 else None
 
 
-def _check_shape(source: ModelSource, spec: TokenizerSpec, shape: tuple[int, ...], dims: int | None) -> tuple[int, int]:
+def _check_shape(
+    source: ModelSource, spec: TokenizerSpec | BpeSpec, shape: tuple[int, ...], dims: int | None
+) -> tuple[int, int]:
     """(rows, kept columns) of the stored table; the rows must match the vocabulary."""
     rows, cols = shape
     if rows != spec.vocab_size:
@@ -197,7 +201,7 @@ def _quantize(
 def _write(
     out_dir: Path,
     source: ModelSource,
-    spec: TokenizerSpec,
+    spec: TokenizerSpec | BpeSpec,
     blob: bytes | memoryview,
     shape: tuple[int, int],
     dtype: str,
@@ -240,7 +244,7 @@ def remove_orphans(out_dir: Path) -> None:
 def _write_files(
     staging: Path,
     source: ModelSource,
-    spec: TokenizerSpec,
+    spec: TokenizerSpec | BpeSpec,
     blob: bytes | memoryview,
     shape: tuple[int, int],
     dtype: str,
@@ -252,7 +256,10 @@ def _write_files(
     weights_path = staging / weights_file
     _write_bytes(weights_path, blob)
     weights = {"file": weights_file, "bytes": weights_path.stat().st_size, "sha256": sha256_file(weights_path)}
-    vocab_text = render_vocab_module(spec.tokens, source.tokenizer.name, sources[_rel(source, source.tokenizer)])
+    extras = spec.vocab_extras() if isinstance(spec, BpeSpec) else {}
+    vocab_text = render_vocab_module(
+        spec.tokens, source.tokenizer.name, sources[_rel(source, source.tokenizer)], extras
+    )
     _write_text(staging / VOCAB_MODULE, vocab_text)
     metadata = _metadata(source, spec, shape, dtype, sources, origin, weights, vocab_text)
     if scales is not None:
@@ -282,7 +289,7 @@ def _rel(source: ModelSource, path: Path) -> str:
 
 def _metadata(
     source: ModelSource,
-    spec: TokenizerSpec,
+    spec: TokenizerSpec | BpeSpec,
     shape: tuple[int, ...],
     dtype: str,
     sources: dict[str, str],
@@ -307,29 +314,36 @@ def _metadata(
             "tokens": len(spec.tokens),
             "sha256": hashlib.sha256(vocab_text.encode("utf-8")).hexdigest(),
         },
-        "tokenizer": {
-            "clean_text": spec.clean_text,
-            "handle_chinese_chars": spec.handle_chinese_chars,
-            "strip_accents": spec.strip_accents,
-            "lowercase": spec.lowercase,
-            "unk_token": spec.unk_token,
-            "unk_id": spec.unk_id,
-            "continuing_subword_prefix": spec.continuing_subword_prefix,
-            "max_input_chars_per_word": spec.max_input_chars_per_word,
-            "added_tokens": [{"content": t.content, "id": t.id, "special": t.special} for t in spec.added_tokens],
-            "truncation": (
-                None
-                if spec.truncation_max_length is None
-                else {"max_length": spec.truncation_max_length, "direction": spec.truncation_direction}
-            ),
-        },
+        "tokenizer": spec.metadata() if isinstance(spec, BpeSpec) else _wordpiece_metadata(spec),
         "special_token_ids": {t.content: t.id for t in spec.added_tokens if t.special},
     }
 
 
-def render_vocab_module(tokens: list[str], source_name: str, source_sha256: str) -> str:
+def _wordpiece_metadata(spec: TokenizerSpec) -> dict[str, Any]:
+    return {
+        "clean_text": spec.clean_text,
+        "handle_chinese_chars": spec.handle_chinese_chars,
+        "strip_accents": spec.strip_accents,
+        "lowercase": spec.lowercase,
+        "unk_token": spec.unk_token,
+        "unk_id": spec.unk_id,
+        "continuing_subword_prefix": spec.continuing_subword_prefix,
+        "max_input_chars_per_word": spec.max_input_chars_per_word,
+        "added_tokens": [{"content": t.content, "id": t.id, "special": t.special} for t in spec.added_tokens],
+        "truncation": (
+            None
+            if spec.truncation_max_length is None
+            else {"max_length": spec.truncation_max_length, "direction": spec.truncation_direction}
+        ),
+    }
+
+
+def render_vocab_module(
+    tokens: list[str], source_name: str, source_sha256: str, extras: dict[str, str] | None = None
+) -> str:
     """The vocabulary as a typed module: one string literal, split at import (a dict literal of 30k entries
-    makes mypyc and the bytecode compiler slow and memory-hungry; one literal compiles and loads in ms)."""
+    makes mypyc and the bytecode compiler slow and memory-hungry; one literal compiles and loads in ms).
+    ``extras``: the kind's other names (BPE: MERGES), each one string literal."""
     separator = next((s for s in _SEPARATORS if not any(s in t for t in tokens)), None)
     if separator is None:
         raise GenerationError(source_name, "vocabulary tokens contain every separator candidate")
@@ -338,11 +352,12 @@ def render_vocab_module(tokens: list[str], source_name: str, source_sha256: str)
         f"# Generated by fastembed-static's generator (gen/, version {GENERATOR_VERSION}); do not edit.\n"
         f"# Input: {source_name} (sha256 {source_sha256}).\n"
         "# Regenerate with: fastembed-static gen MODEL_DIR --out DIR\n"
-        f"{VOCAB_DOCSTRING}\n\n"
+        f"{BPE_VOCAB_DOCSTRING if extras and 'MERGES' in extras else VOCAB_DOCSTRING}\n\n"
         "from typing import Final\n\n"
         f"VOCAB_SIZE: Final = {len(tokens)}\n"
         f"SEPARATOR: Final = {separator!r}\n"
         f"TOKENS: Final = {joined!r}\n"
+        + "".join(f"{name}: Final = {value!r}\n" for name, value in (extras or {}).items())
     )
 
 

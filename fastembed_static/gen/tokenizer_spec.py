@@ -11,9 +11,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import GenerationError
+
+if TYPE_CHECKING:
+    from .bpe_spec import BpeSpec
 
 
 @dataclass(frozen=True)
@@ -44,8 +47,13 @@ class TokenizerSpec:
         return max([len(self.tokens)] + [t.id + 1 for t in self.added_tokens])
 
 
-def read_tokenizer(path: Path) -> TokenizerSpec:
+def read_tokenizer(path: Path) -> TokenizerSpec | BpeSpec:
     data = _load_json(path)
+    model_type = data["model"].get("type") if isinstance(data.get("model"), dict) else None
+    if model_type == "BPE":
+        from .bpe_spec import read_bpe
+
+        return read_bpe(path, data)
     normalizer = _component(path, data, "normalizer", "BertNormalizer")
     _component(path, data, "pre_tokenizer", "BertPreTokenizer")
     model = _component(path, data, "model", "WordPiece")
@@ -135,7 +143,11 @@ def _flag(path: Path, component: dict[str, Any], key: str, default: bool) -> boo
     return value
 
 
-def _added_tokens(path: Path, data: dict[str, Any], vocab: dict[str, int]) -> list[AddedToken]:
+def _added_tokens(
+    path: Path, data: dict[str, Any], vocab: dict[str, int], *, normalized_ok: bool = False
+) -> list[AddedToken]:
+    """The added tokens; ``normalized_ok``: ``normalized: true`` is accepted (the normalizer is the identity, so
+    matching in the normalized text is matching in the raw text)."""
     entries = data.get("added_tokens") or []
     if not isinstance(entries, list):
         raise GenerationError(path, "added_tokens must be a list")
@@ -152,7 +164,7 @@ def _added_tokens(path: Path, data: dict[str, Any], vocab: dict[str, int]) -> li
                 path, f"added token {content!r} has id {token_id} but the vocab says {vocab[content]}"
             )
         for flag in ("normalized", "lstrip", "rstrip", "single_word"):
-            if entry.get(flag, False):
+            if entry.get(flag, False) and not (flag == "normalized" and normalized_ok):
                 raise GenerationError(
                     path,
                     f"added token {content!r} sets {flag}=true; fastembed-static supports only added tokens matched"
