@@ -20,7 +20,10 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-COMPILED_MODULES = ["fastembed_static/_tokenizer.py"]  # everything else stays Python (_charmap subclasses dict)
+COMPILED_MODULES = [
+    "fastembed_static/_tokenizer.py",
+    "fastembed_static/_unigram.py",
+]  # everything else stays Python (_charmap subclasses dict)
 
 
 class BuildWithGeneratedModels(build_py):

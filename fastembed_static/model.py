@@ -29,9 +29,19 @@ CHUNK_PATH_MIN_CHARS = 1024  # smaller inputs go to the compiled core text by te
 _NO_CACHE: Any = object()
 
 
-def build_tokenizer(config: dict[str, Any], tokens: list[str], core: Callable[..., Tokenizer] = Tokenizer) -> Tokenizer:
-    """The tokenizer core for a generated model's ``tokenizer`` metadata (``core``: the class to build, so
-    tests can build the pure-Python twin of the compiled class)."""
+def build_tokenizer(
+    config: dict[str, Any],
+    tokens: list[str],
+    core: Callable[..., Any] | None = None,
+    extras: dict[str, str] | None = None,
+) -> Tokenizer:
+    """The tokenizer core for a generated model's ``tokenizer`` metadata, by its ``model`` kind (``core``: the
+    class to build, so tests can build the pure-Python twin of the compiled class; ``extras``: the vocabulary
+    module's optional names, e.g. Unigram's SCORES)."""
+    if config.get("model", "WordPiece") == "Unigram":
+        return build_unigram(config, tokens, (extras or {})["SCORES"], core)  # type: ignore[no-any-return]
+    if core is None:
+        core = Tokenizer
     normalizer = _normalizer_config(config)
     plan = _charmap.ascii_plan(normalizer)
     translation = _charmap.TranslationTable(normalizer)
@@ -53,6 +63,74 @@ def build_tokenizer(config: dict[str, Any], tokens: list[str], core: Callable[..
         truncate_to=int(truncation["max_length"]) if truncation else -1,
         truncate_left=bool(truncation and truncation["direction"] == "left"),
     )
+
+
+def build_unigram(config: dict[str, Any], tokens: list[str], scores: str, core: Callable[..., Any] | None) -> Any:
+    """The Unigram core (:mod:`._unigram`) for a generated model's ``tokenizer`` metadata."""
+    from ._precompiled import Charsmap
+
+    if core is None:
+        from ._unigram import UnigramTokenizer
+
+        core = UnigramTokenizer
+    steps: list[Callable[[str], str]] = []
+    for step in config["normalizers"]:
+        steps.append(_normalizer_step(step, Charsmap(config["charsmap"]) if step["type"] == "Precompiled" else None))
+    truncation = config.get("truncation")
+    return core(
+        tokens=tokens,
+        scores=[float(s) for s in scores.split(" ")],
+        unk_id=int(config["unk_id"]),
+        byte_fallback=bool(config["byte_fallback"]),
+        added_tokens=[
+            (str(t["content"]), int(t["id"]), bool(t.get("lstrip", False)), bool(t.get("rstrip", False)))
+            for t in config["added_tokens"]
+        ],
+        normalize=_chain(steps),
+        whitespace_split=bool(config["whitespace_split"]),
+        replacement=str(config["replacement"]),
+        prepend=config["prepend_scheme"] == "always",
+        split=bool(config["split"]),
+        truncate_to=int(truncation["max_length"]) if truncation else -1,
+        truncate_left=bool(truncation and truncation["direction"] == "left"),
+    )
+
+
+def _normalizer_step(step: dict[str, Any], charsmap: Any) -> Callable[[str], str]:
+    kind = step["type"]
+    if kind == "Precompiled":
+        return charsmap.normalize  # type: ignore[no-any-return]
+    if kind == "Replace":
+        pattern, content = str(step["pattern"]), str(step["content"])
+        if step["regex"]:
+            compiled = re.compile(pattern)
+            return lambda text: compiled.sub(content.replace("\\", "\\\\"), text)
+        return lambda text: text.replace(pattern, content)
+    if kind == "Strip":
+        from ._unigram import WHITE_SPACE
+
+        left, right = bool(step["left"]), bool(step["right"])
+
+        def strip(text: str) -> str:
+            if left:
+                text = text.lstrip(WHITE_SPACE)
+            return text.rstrip(WHITE_SPACE) if right else text
+
+        return strip
+    prepend = str(step["prepend"])
+    return lambda text: prepend + text if text else text
+
+
+def _chain(steps: list[Callable[[str], str]]) -> Callable[[str], str]:
+    if len(steps) == 1:
+        return steps[0]
+
+    def normalize(text: str) -> str:
+        for step in steps:
+            text = step(text)
+        return text
+
+    return normalize
 
 
 def _normalizer_config(config: dict[str, Any]) -> _charmap.NormalizerConfig:
@@ -93,7 +171,7 @@ class StaticModel:
         self._generated = generated
         self._table = _place_table(generated.weights, memory)
         self._scales = generated.scales
-        self._tokenizer = build_tokenizer(generated.tokenizer_config, generated.tokens)
+        self._tokenizer = build_tokenizer(generated.tokenizer_config, generated.tokens, extras=generated.extras)
         self._chunk_cache: ChunkCache | None = _NO_CACHE  # built on the first batch (not at load: cold start)
         # the plain case of the latency path: a contiguous float32 table, no scales
         self._plain_f32 = self._table.dtype == np.float32 and self._table.flags.c_contiguous and self._scales is None
@@ -404,8 +482,13 @@ class StaticModel:
             from ._chunks import ChunkCache
 
             config = self._generated.tokenizer_config
-            plan = _charmap.ascii_plan(_normalizer_config(config))
             cache = None
+            # The chunk cache is proven exact for WordPiece only; other kinds use their core's encode_batch.
+            plan = (
+                _charmap.ascii_plan(_normalizer_config(config))
+                if config.get("model", "WordPiece") == "WordPiece"
+                else None
+            )
             if plan is not None:
                 added = [str(t["content"]) for t in config["added_tokens"]]
                 cache = ChunkCache.create(self._tokenizer, plan.word_chars, plan.punct_chars, plan.delete, added)

@@ -75,20 +75,30 @@ def bundled_name(model: str) -> str:
 
 
 VOCAB_DOCSTRING = '"""WordPiece vocabulary: token i of TOKENS.split(SEPARATOR) has id i."""'
-_VOCAB_FIXED_LINES = frozenset({"", VOCAB_DOCSTRING, "from typing import Final"})
+VOCAB_DOCSTRINGS = {
+    "WordPiece": VOCAB_DOCSTRING,
+    "Unigram": '"""Unigram vocabulary: token i of TOKENS.split(SEPARATOR) has id i and score i of SCORES.split()."""',
+}
+_VOCAB_FIXED_LINES = frozenset({"", "from typing import Final", *VOCAB_DOCSTRINGS.values()})
 
 
-def parse_vocab_module(text: str) -> tuple[list[str], int]:
-    """(tokens, VOCAB_SIZE) of a generated ``vocab.py``, read as data: nothing in it is imported or executed.
+OPTIONAL_VOCAB_NAMES = ("SCORES", "MERGES")
+"""Per-kind string constants a vocabulary module may add: Unigram scores, BPE merges."""
+
+
+def parse_vocab_module(text: str) -> tuple[list[str], int, dict[str, str]]:
+    """(tokens, VOCAB_SIZE, optional names) of a generated ``vocab.py``, read as data: nothing in it is imported
+    or executed.
 
     The module must be exactly what the generator writes: comment lines, its docstring, ``from typing import
-    Final``, then ``VOCAB_SIZE: Final = <int>``, ``SEPARATOR: Final = <str>`` and ``TOKENS: Final = <str>``, each
-    string literal spelled exactly as ``repr`` spells it. Anything else raises ValueError naming the line.
+    Final``, then ``VOCAB_SIZE: Final = <int>``, ``SEPARATOR: Final = <str>`` and ``TOKENS: Final = <str>``, and
+    optionally ``SCORES``/``MERGES: Final = <str>`` (returned decoded, by name), each string literal spelled
+    exactly as ``repr`` spells it. Anything else raises ValueError naming the line.
     """
     values: dict[str, str] = {}
     for number, line in enumerate(text.split("\n"), 1):
         name, sep, literal = line.partition(": Final = ")
-        if sep and name in ("VOCAB_SIZE", "SEPARATOR", "TOKENS") and name not in values:
+        if sep and name in ("VOCAB_SIZE", "SEPARATOR", "TOKENS", *OPTIONAL_VOCAB_NAMES) and name not in values:
             values[name] = literal
         elif not (line.startswith("#") or line in _VOCAB_FIXED_LINES):
             raise ValueError(f"line {number} is not part of a generated vocabulary module: {line[:80]!r}")
@@ -101,7 +111,8 @@ def parse_vocab_module(text: str) -> tuple[list[str], int]:
     separator = _string_literal(values["SEPARATOR"], "SEPARATOR")
     if len(separator) != 1:
         raise ValueError(f"SEPARATOR must be one character, got {separator!r}")
-    return _string_literal(values["TOKENS"], "TOKENS").split(separator), int(size_text)
+    extras = {name: _string_literal(values[name], name) for name in OPTIONAL_VOCAB_NAMES if name in values}
+    return _string_literal(values["TOKENS"], "TOKENS").split(separator), int(size_text), extras
 
 
 def _string_literal(literal: str, name: str) -> str:

@@ -69,7 +69,7 @@ def recut(model_dir: Path, out_dir: Path, dims: int | None, dtype: str) -> Path:
     vocab_path = model_dir / metadata["vocab"]["module"]
     vocab_text = _verified(vocab_path, metadata["vocab"]["sha256"])
     try:
-        tokens, size = parse_vocab_module(vocab_text.decode("utf-8"))
+        tokens, size, _ = parse_vocab_module(vocab_text.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
         raise GenerationError(vocab_path, f"not a generated vocabulary module (read as data, never run): {e}") from e
     if not len(tokens) == size == metadata["vocab"]["tokens"]:
