@@ -30,6 +30,7 @@ class ReferenceUnigram:
         self.unk_id: int = model["unk_id"]
         self.byte_fallback: bool = model.get("byte_fallback", False)
         self.min_score = min(s for _, s in self.vocab)
+        self.max_bytes = max(len(t.encode("utf-8")) for t, _ in self.vocab)  # no longer token can match
         normalizer = tokenizer_json.get("normalizer")
         self.normalizers: list[dict[str, Any]] = (
             []
@@ -162,7 +163,7 @@ class ReferenceUnigram:
             here = best[start][0]
             mblen = len(data[start:].decode("utf-8", "ignore")[:1].encode("utf-8"))
             single = False
-            for end in range(start + 1, size + 1):  # every vocabulary token that is a prefix, shortest first
+            for end in range(start + 1, min(size, start + self.max_bytes) + 1):  # every token that is a prefix
                 token = data[start:end].decode("utf-8", "replace")
                 if token.encode("utf-8") != data[start:end] or token not in self.token_to_id:
                     continue
