@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Final
 
-from ._tokenizer import BadTextError
+from fastembed_static._tokenizer import BadTextError  # absolute: tests load this file alone as the pure twin
 
 _SURROGATE: Final = re.compile("[" + chr(0xD800) + "-" + chr(0xDFFF) + "]")
 WHITE_SPACE: Final = (
@@ -45,10 +45,14 @@ class UnigramTokenizer:
     ) -> None:
         self.vocab: dict[str, int] = {token: i for i, token in enumerate(tokens)}
         self.scores = scores
-        prefixes: set[str] = set()
+        # Every prefix of every token -> the token's id when the prefix is a token, else -1: one lookup per step
+        # of the Viterbi inner loop both finds a token and says whether a longer one can follow.
+        prefixes: dict[str, int] = {}
         for token in tokens:
-            for end in range(1, len(token) + 1):
-                prefixes.add(token[:end])
+            for end in range(1, len(token)):
+                if token[:end] not in prefixes:
+                    prefixes[token[:end]] = -1
+        prefixes.update(self.vocab)
         self.prefixes = prefixes
         self.max_len = max([len(t) for t in tokens] + [1])
         self.unk_id = unk_id
@@ -153,7 +157,6 @@ class UnigramTokenizer:
         """Best segmentation of one pre-token, as tokenizers' Unigram (ties keep the earlier, shorter candidate);
         consecutive unknown characters become one unknown token (or its ``<0xNN>`` bytes)."""
         n = len(piece)
-        vocab = self.vocab
         prefixes = self.prefixes
         scores = self.scores
         best: list[float] = [0.0] * (n + 1)
@@ -164,10 +167,9 @@ class UnigramTokenizer:
             single = False
             last = min(n, i + self.max_len)
             for j in range(i + 1, last + 1):
-                sub = piece[i:j]
-                if sub not in prefixes:
+                token_id = prefixes.get(piece[i:j], -2)
+                if token_id == -2:
                     break
-                token_id = vocab.get(sub, -1)
                 if token_id >= 0:
                     score = scores[token_id] + here
                     if starts[j] < 0 or score > best[j]:
