@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent
 COMPILED_MODULES = [
     "fastembed_static/_tokenizer.py",
     "fastembed_static/_bpe.py",
+    "fastembed_static/_unigram.py",
 ]  # everything else stays Python (_charmap subclasses dict)
 
 

@@ -12,6 +12,7 @@ Files are opened without blocking and must be regular files (a FIFO or a device 
 from __future__ import annotations
 
 import json
+import math
 import mmap
 import os
 import stat
@@ -22,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import ModelFileError
-from .gen.layout import FORMAT, MODEL_JSON, OPTIONAL_VOCAB_NAMES, STORAGE, parse_vocab_module, sha256_file
+from .gen.layout import FORMAT, MODEL_JSON, STORAGE, parse_vocab_module, sha256_file
 
 _DTYPES: dict[str, np.dtype[Any]] = {name: np.dtype(numpy_dtype) for name, (numpy_dtype, _) in STORAGE.items()}
 _MAX_JSON_BYTES = 64 << 20
@@ -37,7 +38,7 @@ class GeneratedModel(NamedTuple):  # not a dataclass: dataclasses imports inspec
     tokens: list[str]
     weights: npt.NDArray[Any]  # (vocab_size, dim) float32/float16/int8, a read-only view of the mapped file
     scales: npt.NDArray[np.float32] | None  # int8 only: per-dimension scale, applied to each summed vector
-    extras: dict[str, str] = {}  # the vocabulary module's optional names (BPE: MERGES), decoded
+    extras: dict[str, str] = {}  # noqa: RUF012 - the vocabulary module's optional names (SCORES, MERGES), decoded
 
     @property
     def tokenizer_config(self) -> dict[str, Any]:
@@ -139,9 +140,27 @@ def _build(
             raise ModelFileError(
                 path / metadata["scales"]["file"], f"expected {dim} finite float32 scales ({dim * 4} bytes)"
             )
-    if metadata["tokenizer"].get("model") == "BPE":
+    kind = metadata["tokenizer"].get("model")
+    if kind == "BPE":
         _check_bpe_vocab(vocab_path, metadata["tokenizer"], tokens, extras)
+    elif kind == "Unigram":
+        _check_scores(vocab_path, extras, len(tokens))
     return GeneratedModel(path, metadata, tokens, weights, scales, extras)
+
+
+def _check_scores(path: Path, extras: dict[str, str], count: int) -> None:
+    text = extras.get("SCORES")
+    if text is None:
+        raise ModelFileError(path, "a Unigram vocabulary module must define SCORES")
+    parts = text.split(" ")
+    if len(parts) != count:
+        raise ModelFileError(path, f"SCORES holds {len(parts)} scores for {count} tokens")
+    try:
+        scores = [float(p) for p in parts]
+    except ValueError as e:
+        raise ModelFileError(path, f"SCORES is not a list of numbers: {e}") from None
+    if not all(math.isfinite(s) for s in scores):
+        raise ModelFileError(path, "SCORES holds a value that is not finite")
 
 
 def _read_regular(path: Path, limit: int, what: str, opened: list[tuple[Path, int]] | None = None) -> bytes:
@@ -284,8 +303,12 @@ def check_metadata(path: Path, meta: dict[str, Any]) -> None:
         _check_bpe_tokenizer(path, tok, rows)
     elif kind == "WordPiece":
         _check_wordpiece_tokenizer(path, tok, rows)
+    elif kind == "Unigram":
+        _check_unigram_tokenizer(path, tok, rows)
     else:
-        raise ModelFileError(path, f"field tokenizer.model must be 'WordPiece' or 'BPE', found {_show(kind)}")
+        raise ModelFileError(
+            path, f"field tokenizer.model must be 'WordPiece', 'Unigram' or 'BPE', found {_show(kind)}"
+        )
     top = tokens
     for i, entry in enumerate(_field(path, tok, "added_tokens", "tokenizer", list)):
         where = f"tokenizer.added_tokens[{i}]"
@@ -293,6 +316,11 @@ def check_metadata(path: Path, meta: dict[str, Any]) -> None:
             raise ModelFileError(path, f"field {where}.content must not be empty")
         top = max(top, _int(path, entry, "id", where, 0, rows) + 1)
         _field(path, entry, "special", where, bool)
+        for flag in ("lstrip", "rstrip"):
+            if kind == "WordPiece" and flag in entry:
+                raise ModelFileError(path, f"field {where}.{flag} is not supported for WordPiece")
+            if flag in entry:
+                _field(path, entry, flag, where, bool)
     if top != rows:
         raise ModelFileError(
             path,
@@ -373,6 +401,45 @@ def _check_bpe_vocab(path: Path, tok: dict[str, Any], tokens: list[str], extras:
             raise ModelFileError(path, f"MERGES pair {k // 2} ({left}, {right}) does not merge into a vocabulary token")
 
 
+def _check_unigram_tokenizer(path: Path, tok: dict[str, Any], rows: int) -> None:
+    """The fields of a Unigram model's ``tokenizer`` object (written by ``gen/unigram_spec.py``)."""
+    _field(path, tok, "unk_token", "tokenizer", str)
+    _int(path, tok, "unk_id", "tokenizer", 0, rows)
+    for flag in ("byte_fallback", "whitespace_split", "split"):
+        _field(path, tok, flag, "tokenizer", bool)
+    replacement = _field(path, tok, "replacement", "tokenizer", str)
+    if len(replacement) != 1 or replacement == " ":
+        raise ModelFileError(path, "field tokenizer.replacement must be one character other than a space")
+    if tok.get("prepend_scheme") not in ("always", "never"):
+        raise ModelFileError(path, "field tokenizer.prepend_scheme must be 'always' or 'never'")
+    charsmap = _field(path, tok, "charsmap", "tokenizer", (dict, type(None)))
+    if charsmap is not None and not all(isinstance(k, str) and k and isinstance(v, str) for k, v in charsmap.items()):
+        raise ModelFileError(path, "field tokenizer.charsmap must map non-empty strings to strings")
+    for i, step in enumerate(_field(path, tok, "normalizers", "tokenizer", list)):
+        where = f"tokenizer.normalizers[{i}]"
+        kind = _field(path, step, "type", where, str)
+        if kind == "Precompiled":
+            if charsmap is None:
+                raise ModelFileError(path, f"field {where} is Precompiled but tokenizer.charsmap is null")
+        elif kind == "Replace":
+            pattern = _field(path, step, "pattern", where, str)
+            _field(path, step, "content", where, str)
+            if _field(path, step, "regex", where, bool) and pattern not in _REGEX_PATTERNS:
+                raise ModelFileError(path, f"field {where}.pattern: regex {pattern!r} is not supported")
+            if not pattern:
+                raise ModelFileError(path, f"field {where}.pattern must not be empty")
+        elif kind == "Strip":
+            _field(path, step, "left", where, bool)
+            _field(path, step, "right", where, bool)
+        elif kind == "Prepend":
+            _field(path, step, "prepend", where, str)
+        else:
+            raise ModelFileError(path, f"field {where}.type {kind!r} is not a supported Unigram normalizer")
+
+
+_REGEX_PATTERNS = frozenset({" {2,}"})
+
+
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _BUNDLED_DIR = _PACKAGE_DIR / "_models"
 
@@ -397,9 +464,10 @@ def _bundled_vocab(path: Path) -> tuple[list[str], int, dict[str, str]] | None:
         module = importlib.import_module(f"{__package__}._models.{folder.name}.{path.stem}")
         if Path(str(module.__file__)).resolve() != path.resolve():
             return None
+        if hasattr(module, "SCORES") or hasattr(module, "MERGES"):
+            return None  # read as data, which decodes the optional names
         tokens: list[str] = module.TOKENS.split(module.SEPARATOR)
-        extras = {name: getattr(module, name) for name in OPTIONAL_VOCAB_NAMES if hasattr(module, name)}
-        return tokens, int(module.VOCAB_SIZE), extras
+        return tokens, int(module.VOCAB_SIZE), {}
     except Exception:  # noqa: BLE001 - fall back to reading it as data, which reports any problem
         return None
 

@@ -35,13 +35,18 @@ def build_tokenizer(
     core: Callable[..., Any] | None = None,
     extras: dict[str, str] | None = None,
 ) -> Tokenizer:
-    """The tokenizer core for a generated model's ``tokenizer`` metadata: the WordPiece ``Tokenizer`` or, for
-    ``"model": "BPE"``, the ``BpeTokenizer`` (``core``: the class to build, so tests can build the pure-Python
-    twin of the compiled class; ``extras``: the vocabulary module's optional names, e.g. MERGES)."""
-    if config.get("model", "WordPiece") == "BPE":
+    """The tokenizer core for a generated model's ``tokenizer`` metadata, by its ``model`` kind: the WordPiece
+    ``Tokenizer``, the ``UnigramTokenizer`` or the ``BpeTokenizer`` (``core``: the class to build, so tests can build
+    the pure-Python twin of the compiled class; ``extras``: the vocabulary module's optional names, Unigram's SCORES
+    or BPE's MERGES)."""
+    kind = config.get("model", "WordPiece")
+    if kind == "Unigram":
+        return build_unigram(config, tokens, (extras or {})["SCORES"], core)  # type: ignore[no-any-return]
+    if kind == "BPE":
         bpe: Tokenizer = _build_bpe(config, tokens, extras or {}, core)  # the same interface
         return bpe
-    core = core or Tokenizer
+    if core is None:
+        core = Tokenizer
     normalizer = _normalizer_config(config)
     plan = _charmap.ascii_plan(normalizer)
     translation = _charmap.TranslationTable(normalizer)
@@ -97,6 +102,75 @@ def _build_bpe(
         truncate_to=int(truncation["max_length"]) if truncation else -1,
         truncate_left=bool(truncation and truncation["direction"] == "left"),
     )
+
+
+def build_unigram(config: dict[str, Any], tokens: list[str], scores: str, core: Callable[..., Any] | None) -> Any:
+    """The Unigram core (:mod:`._unigram`) for a generated model's ``tokenizer`` metadata."""
+    from ._precompiled import Charsmap
+
+    if core is None:
+        from ._unigram import UnigramTokenizer
+
+        core = UnigramTokenizer
+    steps: list[Callable[[str], str]] = []
+    for step in config["normalizers"]:
+        steps.append(_normalizer_step(step, Charsmap(config["charsmap"]) if step["type"] == "Precompiled" else None))
+    truncation = config.get("truncation")
+    return core(
+        tokens=tokens,
+        scores=[float(s) for s in scores.split(" ")],
+        unk_id=int(config["unk_id"]),
+        byte_fallback=bool(config["byte_fallback"]),
+        added_tokens=[
+            (str(t["content"]), int(t["id"]), bool(t.get("lstrip", False)), bool(t.get("rstrip", False)))
+            for t in config["added_tokens"]
+        ],
+        normalize=_chain(steps),
+        whitespace_split=bool(config["whitespace_split"]),
+        replacement=str(config["replacement"]),
+        prepend=config["prepend_scheme"] == "always",
+        split=bool(config["split"]),
+        truncate_to=int(truncation["max_length"]) if truncation else -1,
+        truncate_left=bool(truncation and truncation["direction"] == "left"),
+    )
+
+
+def _normalizer_step(step: dict[str, Any], charsmap: Any) -> Callable[[str], str]:
+    kind = step["type"]
+    if kind == "Precompiled":
+        return charsmap.normalize  # type: ignore[no-any-return]
+    if kind == "Replace":
+        pattern, content = str(step["pattern"]), str(step["content"])
+        if step["regex"]:
+            compiled = re.compile(pattern)  # only " {2,}" is accepted (gen/unigram_spec.py): test "  " first, faster
+            escaped = content.replace("\\", "\\\\")
+            return lambda text: compiled.sub(escaped, text) if "  " in text else text
+        return lambda text: text.replace(pattern, content)
+    if kind == "Strip":
+        from ._unigram import WHITE_SPACE
+
+        left, right = bool(step["left"]), bool(step["right"])
+
+        def strip(text: str) -> str:
+            if left:
+                text = text.lstrip(WHITE_SPACE)
+            return text.rstrip(WHITE_SPACE) if right else text
+
+        return strip
+    prepend = str(step["prepend"])
+    return lambda text: prepend + text if text else text
+
+
+def _chain(steps: list[Callable[[str], str]]) -> Callable[[str], str]:
+    if len(steps) == 1:
+        return steps[0]
+
+    def normalize(text: str) -> str:
+        for step in steps:
+            text = step(text)
+        return text
+
+    return normalize
 
 
 def _normalizer_config(config: dict[str, Any]) -> _charmap.NormalizerConfig:

@@ -79,9 +79,16 @@ BPE_VOCAB_DOCSTRING = (
     '"""BPE vocabulary: token i of TOKENS.split(SEPARATOR) has id i; MERGES: the merges by rank, as pairs of'
     ' decimal ids."""'
 )
-_VOCAB_FIXED_LINES = frozenset({"", VOCAB_DOCSTRING, BPE_VOCAB_DOCSTRING, "from typing import Final"})
+VOCAB_DOCSTRINGS = {
+    "WordPiece": VOCAB_DOCSTRING,
+    "Unigram": '"""Unigram vocabulary: token i of TOKENS.split(SEPARATOR) has id i and score i of SCORES.split()."""',
+    "BPE": BPE_VOCAB_DOCSTRING,
+}
+_VOCAB_FIXED_LINES = frozenset({"", "from typing import Final", *VOCAB_DOCSTRINGS.values()})
+
+
 OPTIONAL_VOCAB_NAMES = ("SCORES", "MERGES")
-"""Names a vocabulary module may hold beside TOKENS, per tokenizer kind (Unigram: SCORES, BPE: MERGES)."""
+"""Per-kind string constants a vocabulary module may add: Unigram scores, BPE merges."""
 
 
 def parse_vocab_module(text: str) -> tuple[list[str], int, dict[str, str]]:
@@ -90,7 +97,7 @@ def parse_vocab_module(text: str) -> tuple[list[str], int, dict[str, str]]:
 
     The module must be exactly what the generator writes: comment lines, its docstring, ``from typing import
     Final``, then ``VOCAB_SIZE: Final = <int>``, ``SEPARATOR: Final = <str>`` and ``TOKENS: Final = <str>``, and
-    optionally ``SCORES`` / ``MERGES: Final = <str>`` (returned decoded, by name), each string literal spelled
+    optionally ``SCORES``/``MERGES: Final = <str>`` (returned decoded, by name), each string literal spelled
     exactly as ``repr`` spells it. Anything else raises ValueError naming the line.
     """
     values: dict[str, str] = {}

@@ -1,6 +1,8 @@
 """Read a Hugging Face ``tokenizer.json`` and keep what the runtime needs, refusing what it cannot reproduce.
 
-Supported: normalizer ``BertNormalizer``, pre-tokenizer ``BertPreTokenizer``, model ``WordPiece``, added tokens
+Dispatches on the model type: ``Unigram`` is read by :mod:`.unigram_spec`, ``BPE`` by :mod:`.bpe_spec`. For
+``WordPiece``:
+supported: normalizer ``BertNormalizer``, pre-tokenizer ``BertPreTokenizer``, model ``WordPiece``, added tokens
 matched in the raw text (``normalized: false``, no ``lstrip``/``rstrip``/``single_word``). Anything else is a
 :class:`GenerationError` that names the unsupported component, because a silently different tokenization would
 give silently different vectors.
@@ -9,7 +11,7 @@ give silently different vectors.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +26,8 @@ class AddedToken:
     content: str
     id: int
     special: bool
+    lstrip: bool = False  # Unigram only: the match takes the whitespace before / after it
+    rstrip: bool = False
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,9 @@ class TokenizerSpec:
     added_tokens: list[AddedToken]
     truncation_max_length: int | None
     truncation_direction: str  # "right" keeps the first tokens, "left" the last
+    model: str = "WordPiece"
+    scores: list[float] | None = None  # Unigram: score of token i
+    config: dict[str, Any] = field(default_factory=dict)  # per-kind model.json tokenizer fields (non-WordPiece)
 
     @property
     def vocab_size(self) -> int:
@@ -49,11 +56,16 @@ class TokenizerSpec:
 
 def read_tokenizer(path: Path) -> TokenizerSpec | BpeSpec:
     data = _load_json(path)
-    model_type = data["model"].get("type") if isinstance(data.get("model"), dict) else None
-    if model_type == "BPE":
+    model_json = data.get("model")
+    kind = model_json.get("type") if isinstance(model_json, dict) else None
+    if kind is None and isinstance(model_json, dict) and isinstance(model_json.get("vocab"), list):
+        kind = "Unigram"  # tokenizer.json files written before "type" existed: tokenizers reads them as Unigram
+    if kind == "BPE":
         from .bpe_spec import read_bpe
 
         return read_bpe(path, data)
+    if kind == "Unigram":
+        return _read_unigram(path, data, model_json)  # type: ignore[arg-type]
     normalizer = _component(path, data, "normalizer", "BertNormalizer")
     _component(path, data, "pre_tokenizer", "BertPreTokenizer")
     model = _component(path, data, "model", "WordPiece")
@@ -107,6 +119,46 @@ def read_tokenizer(path: Path) -> TokenizerSpec | BpeSpec:
     )
 
 
+def _read_unigram(path: Path, data: dict[str, Any], model: dict[str, Any]) -> TokenizerSpec:
+    from .unigram_spec import read_unigram
+
+    read = read_unigram(path, data, model)
+    tokens: list[str] = read["tokens"]
+    vocab: dict[str, int] = {}
+    for i, token in enumerate(tokens):
+        vocab[token] = i  # tokenizers keeps the last id of a repeated token
+    added = _added_tokens(path, data, vocab, allow_strip=True)
+    _check_utf8(path, tokens, added)
+    config: dict[str, Any] = read["config"]
+    return TokenizerSpec(
+        tokens=tokens,
+        unk_token=config["unk_token"],
+        unk_id=config["unk_id"],
+        continuing_subword_prefix="",
+        max_input_chars_per_word=0,
+        clean_text=False,
+        handle_chinese_chars=False,
+        strip_accents=False,
+        lowercase=False,
+        added_tokens=added,
+        model="Unigram",
+        scores=read["scores"],
+        config=config,
+        **_truncation(path, data),
+    )
+
+
+def _check_utf8(path: Path, tokens: list[str], added: list[AddedToken]) -> None:
+    for token in (*tokens, *(t.content for t in added)):
+        if not token.isascii():
+            try:
+                token.encode("utf-8")
+            except UnicodeEncodeError:
+                raise GenerationError(
+                    path, f"token {token!r} holds a lone surrogate (not valid Unicode text; cannot be written as UTF-8)"
+                ) from None
+
+
 def _load_json(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -144,10 +196,11 @@ def _flag(path: Path, component: dict[str, Any], key: str, default: bool) -> boo
 
 
 def _added_tokens(
-    path: Path, data: dict[str, Any], vocab: dict[str, int], *, normalized_ok: bool = False
+    path: Path, data: dict[str, Any], vocab: dict[str, int], allow_strip: bool = False, *, normalized_ok: bool = False
 ) -> list[AddedToken]:
-    """The added tokens; ``normalized_ok``: ``normalized: true`` is accepted (the normalizer is the identity, so
-    matching in the normalized text is matching in the raw text)."""
+    """The added tokens; ``allow_strip``: ``lstrip``/``rstrip`` are kept (Unigram); ``normalized_ok``:
+    ``normalized: true`` is accepted (BPE whose normalizer is the identity, so matching in the normalized text is
+    matching in the raw text)."""
     entries = data.get("added_tokens") or []
     if not isinstance(entries, list):
         raise GenerationError(path, "added_tokens must be a list")
@@ -163,14 +216,15 @@ def _added_tokens(
             raise GenerationError(
                 path, f"added token {content!r} has id {token_id} but the vocab says {vocab[content]}"
             )
-        for flag in ("normalized", "lstrip", "rstrip", "single_word"):
+        for flag in ("normalized", "single_word") if allow_strip else ("normalized", "lstrip", "rstrip", "single_word"):
             if entry.get(flag, False) and not (flag == "normalized" and normalized_ok):
                 raise GenerationError(
                     path,
                     f"added token {content!r} sets {flag}=true; fastembed-static supports only added tokens matched"
                     " verbatim in the raw text (normalized, lstrip, rstrip and single_word all false)",
                 )
-        result.append(AddedToken(content, token_id, bool(entry.get("special", False))))
+        strips = {flag: bool(entry.get(flag, False)) for flag in ("lstrip", "rstrip")} if allow_strip else {}
+        result.append(AddedToken(content, token_id, bool(entry.get("special", False)), **strips))
     return result
 
 

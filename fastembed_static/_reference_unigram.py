@@ -1,0 +1,206 @@
+"""A short, slow, readable reference of the Unigram (SentencePiece) tokenization that
+:mod:`fastembed_static._unigram` does fast, built straight from a ``tokenizer.json`` (not from generated files).
+
+It follows HF ``tokenizers`` 0.23 step by step: split out added tokens in the raw text (leftmost-longest, with
+lstrip/rstrip), normalize each remaining piece (``Precompiled``: the darts-clone trie of the charsmap searched byte
+by byte, per extended grapheme cluster; ``Replace``, ``Strip``, ``Prepend``), pre-tokenize (``WhitespaceSplit``,
+``Metaspace``), then Viterbi over the UTF-8 bytes of each pre-token with the vocabulary's scores, unknown
+characters fused into one unknown token, and ``<0xNN>`` byte fallback. No caches, no fast paths.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Any
+
+from . import _graphemes, _precompiled
+
+WHITE_SPACE = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+)
+UNK_PENALTY = 10.0
+
+
+class ReferenceUnigram:
+    def __init__(self, tokenizer_json: dict[str, Any]) -> None:
+        model = tokenizer_json["model"]
+        self.vocab: list[tuple[str, float]] = [(t, float(s)) for t, s in model["vocab"]]
+        self.token_to_id = {t: i for i, (t, _) in enumerate(self.vocab)}
+        self.unk_id: int = model["unk_id"]
+        self.byte_fallback: bool = model.get("byte_fallback", False)
+        self.min_score = min(s for _, s in self.vocab)
+        self.max_bytes = max(len(t.encode("utf-8")) for t, _ in self.vocab)  # no longer token can match
+        normalizer = tokenizer_json.get("normalizer")
+        self.normalizers: list[dict[str, Any]] = (
+            []
+            if normalizer is None
+            else normalizer["normalizers"]
+            if normalizer["type"] == "Sequence"
+            else [normalizer]
+        )
+        pre = tokenizer_json["pre_tokenizer"]
+        steps = pre["pretokenizers"] if pre["type"] == "Sequence" else [pre]
+        self.whitespace_split = steps[0]["type"] == "WhitespaceSplit"
+        metaspace = steps[-1]
+        self.replacement: str = metaspace["replacement"]
+        scheme = metaspace.get("prepend_scheme")
+        if scheme is None:
+            scheme = "always" if metaspace.get("add_prefix_space", True) else "never"
+        self.prepend = scheme == "always"
+        self.split: bool = metaspace.get("split", True)
+        self.added = {t["content"]: t for t in tokenizer_json.get("added_tokens", [])}
+        self.truncation: dict[str, Any] | None = tokenizer_json.get("truncation")
+
+    def encode(self, text: str) -> list[int]:
+        ids: list[int] = []
+        for piece, added_id in self.split_added_tokens(text):
+            if added_id is not None:
+                ids.append(added_id)
+                continue
+            for pretoken in self.pre_tokenize(self.normalize(piece)):
+                ids.extend(self.tokenize(pretoken))
+        if self.truncation is not None and len(ids) > self.truncation["max_length"]:
+            keep = self.truncation["max_length"]
+            ids = ids[len(ids) - keep :] if self.truncation["direction"].lower() == "left" else ids[:keep]
+        return ids
+
+    def split_added_tokens(self, text: str) -> list[tuple[str, int | None]]:
+        out: list[tuple[str, int | None]] = []
+        done = start = 0
+        while start < len(text):
+            matches = [t for t in self.added if text.startswith(t, start)]
+            if not matches:
+                start += 1
+                continue
+            token = max(matches, key=len)
+            entry = self.added[token]
+            first, stop = start, start + len(token)
+            if entry.get("lstrip"):
+                while first > done and text[first - 1] in WHITE_SPACE:
+                    first -= 1
+            if entry.get("rstrip"):
+                while stop < len(text) and text[stop] in WHITE_SPACE:
+                    stop += 1
+            if done < first:
+                out.append((text[done:first], None))
+            out.append((token, entry["id"]))
+            done = start = stop
+        if done < len(text):
+            out.append((text[done:], None))
+        return out
+
+    def normalize(self, text: str) -> str:
+        for step in self.normalizers:
+            kind = step["type"]
+            if kind == "Precompiled":
+                text = self.precompiled(text, base64.b64decode(step["precompiled_charsmap"]))
+            elif kind == "Replace":
+                pattern = step["pattern"]
+                if "Regex" in pattern:
+                    text = re.sub(pattern["Regex"], step["content"], text)
+                else:
+                    text = text.replace(pattern["String"], step["content"])
+            elif kind == "Strip":
+                if step.get("strip_left", step.get("left")):
+                    text = text.lstrip(WHITE_SPACE)
+                if step.get("strip_right", step.get("right")):
+                    text = text.rstrip(WHITE_SPACE)
+            elif kind == "Prepend":
+                text = step["prepend"] + text if text else text
+            else:
+                raise ValueError(f"reference: normalizer {kind} not reproduced")
+        return text
+
+    @staticmethod
+    def precompiled(text: str, blob: bytes) -> str:
+        units, strings = _precompiled.parse(blob)
+
+        def transform(part: str) -> str | None:
+            found = _precompiled.common_prefix_search(units, part.encode("utf-8"))
+            return _precompiled.replacement(strings, found[0]) if found else None
+
+        out = []
+        for cluster in _graphemes.clusters(text):
+            if len(cluster.encode("utf-8")) < 6:
+                whole = transform(cluster)
+                if whole is not None:
+                    out.append(whole)
+                    continue
+            for ch in cluster:
+                one = transform(ch)
+                out.append(ch if one is None else one)
+        return "".join(out)
+
+    def pre_tokenize(self, text: str) -> list[str]:
+        words = [w for w in re.split(f"[{WHITE_SPACE}]", text) if w] if self.whitespace_split else [text]
+        out = []
+        for word in words:
+            word = word.replace(" ", self.replacement)
+            if self.prepend and word and not word.startswith(self.replacement):
+                word = self.replacement + word
+            if not self.split:
+                out.append(word)
+                continue
+            piece = ""
+            for ch in word:  # split before each replacement character (MergedWithNext)
+                if ch == self.replacement and piece:
+                    out.append(piece)
+                    piece = ""
+                piece += ch
+            if piece:
+                out.append(piece)
+        return [w for w in out if w]
+
+    def tokenize(self, pretoken: str) -> list[int]:
+        """Viterbi over the UTF-8 bytes, as tokenizers' Unigram::encode_optimized, then ids as Unigram::tokenize."""
+        data = pretoken.encode("utf-8")
+        size = len(data)
+        best: list[tuple[float, int | None, int]] = [(0.0, None, 0)] * (size + 1)  # (score, starts_at, id)
+        unk_score = self.min_score - UNK_PENALTY
+        start = 0
+        while start < size:
+            here = best[start][0]
+            mblen = len(data[start:].decode("utf-8", "ignore")[:1].encode("utf-8"))
+            single = False
+            for end in range(start + 1, min(size, start + self.max_bytes) + 1):  # every token that is a prefix
+                token = data[start:end].decode("utf-8", "replace")
+                if token.encode("utf-8") != data[start:end] or token not in self.token_to_id:
+                    continue
+                token_id = self.token_to_id[token]
+                score = self.vocab[token_id][1] + here
+                if best[end][1] is None or score > best[end][0]:
+                    best[end] = (score, start, token_id)
+                if end - start == mblen:
+                    single = True
+            if not single:
+                score = unk_score + here
+                if best[start + mblen][1] is None or score > best[start + mblen][0]:
+                    best[start + mblen] = (score, start, self.unk_id)
+            start += mblen
+        pieces: list[bytes] = []
+        fused: list[bytes] = []
+        end = size
+        while end > 0:
+            _, begin, token_id = best[end]
+            assert begin is not None
+            if token_id == self.unk_id:
+                fused.insert(0, data[begin:end])
+            else:
+                if fused:
+                    pieces.insert(0, b"".join(fused))
+                    fused = []
+                pieces.insert(0, data[begin:end])
+            end = begin
+        if fused:
+            pieces.insert(0, b"".join(fused))
+        ids: list[int] = []
+        for piece in pieces:
+            token = piece.decode("utf-8")
+            if token in self.token_to_id:
+                ids.append(self.token_to_id[token])
+            elif self.byte_fallback and all(f"<0x{b:02X}>" in self.token_to_id for b in piece):
+                ids.extend(self.token_to_id[f"<0x{b:02X}>"] for b in piece)
+            else:
+                ids.append(self.unk_id)
+        return ids
