@@ -19,6 +19,7 @@ Needs: pip install laghu==0.4.0 laghu-rs==0.2.0 (and safetensors).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -47,22 +48,22 @@ def tokenizer_file(name: str) -> Path:
     finally:
         sys.path.pop(0)
     options: dict[str, object] = {"lowercase": True, "strip_accents": None} if name == "mbert-uncased" else {}
-    return mbert_cased_tokenizer(WORK / name / "tokenizer", truncation=False, **options)  # type: ignore[arg-type]
+    return mbert_cased_tokenizer(WORK / name / "tokenizer", truncation=False, **options)
 
 
 def build_models(tokenizer: Path, dim: int) -> tuple[Path, Path]:
     """The sentence-transformers and model2vec layouts of one random table behind ``tokenizer``."""
     from safetensors.numpy import save_file
 
-    vocab = json.loads(tokenizer.read_text(encoding="utf-8"))["model"]["vocab"]
-    rows = len(vocab)
-    root = WORK / f"{tokenizer.parent.name}-{rows}x{dim}"
+    raw = tokenizer.read_bytes()
+    rows = len(json.loads(raw)["model"]["vocab"])
+    root = WORK / f"{hashlib.sha256(raw).hexdigest()[:16]}-{rows}x{dim}"  # one folder per tokenizer.json and shape
     st, m2v = root / "st", root / "model2vec"
     if not (m2v / "model.safetensors").is_file():
         table = np.random.default_rng(SEED).standard_normal((rows, dim), dtype=np.float32)
         for folder in (st, m2v):
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / "tokenizer.json").write_bytes(tokenizer.read_bytes())
+            (folder / "tokenizer.json").write_bytes(raw)
         modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.StaticEmbedding"}]
         (st / "modules.json").write_text(json.dumps(modules), encoding="utf-8")
         save_file({"embedding.weight": table}, str(st / "model.safetensors"))
@@ -93,7 +94,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
 
-    import laghu
+    import laghu  # type: ignore[import-untyped]
 
     import fastembed_static
     from fastembed_static import StaticModel
