@@ -12,10 +12,12 @@ import pytest
 import fastembed_static
 
 from .helpers import (
+    MBERT_ADDED_ROWS,
     MRL_DIR,
     REPO,
     gooaq_queries,
     make_st_model,
+    mbert_added_tokens_tokenizer,
     mbert_cased_tokenizer,
     pep_paragraphs,
     random_table,
@@ -260,3 +262,19 @@ def test_multilingual_wordpiece_matches_sentence_transformers_and_model2vec(sett
     reference = Model2VecModel.from_pretrained(str(m2v_dir))
     expected = reference.encode(plain, max_length=None, use_multiprocessing=False)
     assert np.abs(m2v.encode(plain) - expected).max() <= TOLERANCE
+
+
+def test_multilingual_wordpiece_with_added_tokens_and_padding_matches_sentence_transformers(tmp_path: Path) -> None:
+    """The real tokenizer.json with added tokens past the vocabulary, truncation at 128 and BatchLongest padding in
+    it, as it is: sentence-transformers switches the padding off and keeps the truncation, and so does
+    fastembed-static (a padded batch would add [PAD] rows that depend on the batch)."""
+    from sentence_transformers import SentenceTransformer
+
+    tokenizer = mbert_added_tokens_tokenizer(tmp_path / "tokenizer")
+    st_dir = make_st_model(tmp_path / "st", tokenizer, random_table(MBERT_ADDED_ROWS, 64, seed=23))
+    texts = [t for lang_texts in load_multilingual().values() for t in lang_texts[::3]]
+    texts += [f"[KZ] {t} [EN]" for t in texts[::10]] + [" ".join(texts[i : i + 40]) for i in range(0, 2000, 40)]
+    model = fastembed_static.StaticModel.from_pretrained(st_dir, cache_dir=tmp_path / "cache")
+    expected = st_encode(SentenceTransformer(str(st_dir), device="cpu"), texts)
+    got = model.encode(texts)
+    assert np.abs(got - expected).max() <= TOLERANCE

@@ -27,8 +27,16 @@ from fastembed_static._reference import ReferenceTokenizer
 from fastembed_static.model import build_tokenizer
 
 from . import stress_texts
-from .helpers import gooaq_queries, make_st_model, mbert_cased_tokenizer, pep_paragraphs, random_table
-from .multilingual import load_multilingual
+from .helpers import (
+    MBERT_ADDED_ROWS,
+    gooaq_queries,
+    make_st_model,
+    mbert_added_tokens_tokenizer,
+    mbert_cased_tokenizer,
+    pep_paragraphs,
+    random_table,
+)
+from .multilingual import load_multilingual, multilingual_texts
 
 EXHAUSTIVE = os.environ.get("FASTEMBED_STATIC_EXHAUSTIVE", "") not in ("", "0")
 MRL = "static-retrieval-mrl-en-v1"
@@ -166,6 +174,31 @@ def test_every_code_point_alone(case: Case) -> None:
     expected = hf_ids(case.hf, texts)
     for name, encode in case.cores.items():
         assert_same_ids(f"{case.name}, {name}", texts, expected, encode)
+
+
+def test_added_tokens_past_the_vocabulary_and_truncation(tmp_path: Path, pure_tokenizer_module: ModuleType) -> None:
+    """Another real multilingual BERT tokenizer.json: three added special tokens past the vocabulary's end, truncation
+    at 128 tokens (LongestFirst) and padding (BatchLongest), which sentence-transformers and model2vec switch off,
+    as fastembed-static ignores it. Every multilingual text, the same with an added token written in, and long ones."""
+    from tokenizers import Tokenizer
+
+    from fastembed_static.gen import generate
+
+    tokenizer = mbert_added_tokens_tokenizer(tmp_path / "tokenizer")
+    source = make_st_model(tmp_path / "source", tokenizer, random_table(MBERT_ADDED_ROWS, 2))
+    model = fastembed_static.StaticModel.from_pretrained(generate(source, tmp_path / "generated"))
+    hf = Tokenizer.from_file(str(tokenizer))
+    hf.no_padding()
+    case = make_case("mbert-cased-kz-ru-en", model, hf, pure_tokenizer_module)
+    plain = multilingual_texts()
+    texts = plain + [f"[KZ] {t}[RU]" if i % 2 else t.replace(" ", "[EN]", 1) for i, t in enumerate(plain[::7])]
+    texts += [" ".join(plain[i : i + 40]) for i in range(0, 4000, 40)]  # well past 128 tokens
+    expected = hf_ids(hf, texts)
+    assert sum(119547 in ids or 119548 in ids or 119549 in ids for ids in expected) > 3000
+    assert sum(len(ids) == 128 for ids in expected) >= 100
+    for name, encode in case.cores.items():
+        assert_same_ids(name, texts, expected, encode)
+    assert_same_ids("reference", texts[::3], expected[::3], case.reference.encode)
 
 
 def test_cache_does_not_change_results(mrl_model: fastembed_static.StaticModel, hf_mrl_tokenizer: Any) -> None:
