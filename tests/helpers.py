@@ -28,9 +28,44 @@ GOOAQ = DATA / "gooaq-10k.txt"
 PEPS = DATA / "peps.tar.xz"
 STSB = DATA / "stsb-dev.jsonl"
 MRL_SHAPE = (30522, 1024)
+MBERT_CASED_XZ = DATA / "bert-base-multilingual-cased" / "tokenizer.json.xz"
+MBERT_ADDED_XZ = DATA / "mbert-cased-kz-ru-en" / "tokenizer.json.xz"
+MBERT_ADDED_ROWS = 119550  # the vocabulary and the three added tokens past its end
 SEED = 20261126
 CLI = shutil.which("fastembed-static") or str(Path(sys.executable).with_name("fastembed-static"))
 """The installed command-line entry point."""
+
+
+def mbert_cased_tokenizer(folder: Path, *, truncation: bool = True, **normalizer: object) -> Path:
+    """The real bert-base-multilingual-cased ``tokenizer.json`` (tests/data, xz) unpacked into ``folder``.
+
+    ``truncation=False`` drops the OnlySecond truncation it was saved with (and its padding: neither touches a
+    single text that ``tokenizers`` can encode, and the generator refuses OnlySecond). ``normalizer`` options
+    replace the BertNormalizer's (e.g. ``lowercase=True, strip_accents=None``: the normalizer of
+    bert-base-multilingual-uncased, on the cased vocabulary).
+    """
+    import lzma
+
+    data = json.loads(lzma.decompress(MBERT_CASED_XZ.read_bytes()).decode("utf-8"))
+    if not truncation:
+        data["truncation"] = data["padding"] = None
+    data["normalizer"].update(normalizer)
+    path = folder / "tokenizer.json"
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def mbert_added_tokens_tokenizer(folder: Path) -> Path:
+    """The real bert-base-multilingual-cased tokenizer with three added special tokens past the vocabulary
+    (``[KZ]``, ``[RU]``, ``[EN]``), LongestFirst truncation at 128 and BatchLongest padding (tests/data, xz), unpacked
+    byte for byte into ``folder``."""
+    import lzma
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "tokenizer.json"
+    path.write_bytes(lzma.decompress(MBERT_ADDED_XZ.read_bytes()))
+    return path
 
 
 def gooaq_queries() -> list[str]:

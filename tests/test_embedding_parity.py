@@ -12,14 +12,18 @@ import pytest
 import fastembed_static
 
 from .helpers import (
+    MBERT_ADDED_ROWS,
     MRL_DIR,
     REPO,
     gooaq_queries,
     make_st_model,
+    mbert_added_tokens_tokenizer,
+    mbert_cased_tokenizer,
     pep_paragraphs,
     random_table,
     write_safetensors,
 )
+from .multilingual import load_multilingual
 
 TOLERANCE = 1e-6  # float32 sums in a different order
 
@@ -220,3 +224,57 @@ def test_model2vec_normalize_flag_and_dimensionality(tmp_path: Path, flag: bool)
     for normalize, dim, expected in cases:
         got = model.encode(texts, normalize=normalize, dim=dim)
         assert np.abs(got - expected).max() <= TOLERANCE, (normalize, dim)
+
+
+# --- multilingual WordPiece: the real bert-base-multilingual-cased tokenizer, cased and with the uncased normalizer --
+
+MBERT_NORMALIZERS = {"cased": {}, "uncased normalizer": {"lowercase": True, "strip_accents": None}}
+
+
+@pytest.mark.parametrize("setting", list(MBERT_NORMALIZERS))
+def test_multilingual_wordpiece_matches_sentence_transformers_and_model2vec(setting: str, tmp_path: Path) -> None:
+    """A table of the real shape (119,547 x 256, fixed seed) behind the real multilingual tokenizer, every language
+    of the multilingual text: the vectors of sentence-transformers' StaticEmbedding, and of model2vec (with its
+    truncation off, on the texts without [UNK], which model2vec drops; see the English test above)."""
+    from model2vec import StaticModel as Model2VecModel
+    from sentence_transformers import SentenceTransformer
+
+    tokenizer = mbert_cased_tokenizer(tmp_path / "tokenizer", truncation=False, **MBERT_NORMALIZERS[setting])
+    table = random_table(119547, 256, seed=22)
+    st_dir = make_st_model(tmp_path / "st", tokenizer, table, normalize=True)
+    m2v_dir = tmp_path / "m2v"
+    m2v_dir.mkdir()
+    (m2v_dir / "config.json").write_text(json.dumps({"model_type": "model2vec", "normalize": True}), encoding="utf-8")
+    (m2v_dir / "tokenizer.json").write_bytes(tokenizer.read_bytes())
+    write_safetensors(m2v_dir / "model.safetensors", {"embeddings": table})
+    texts = [t for lang_texts in load_multilingual().values() for t in lang_texts]
+
+    model = fastembed_static.StaticModel.from_pretrained(st_dir, cache_dir=tmp_path / "cache")
+    expected = st_encode(SentenceTransformer(str(st_dir), device="cpu"), texts)
+    got = model.encode(texts)
+    assert got.shape == expected.shape == (len(texts), 256)
+    assert np.abs(got - expected).max() <= TOLERANCE
+
+    m2v = fastembed_static.StaticModel.from_pretrained(m2v_dir, cache_dir=tmp_path / "cache")
+    unk = m2v.metadata["tokenizer"]["unk_id"]
+    plain = [t for t in texts if t.strip() and unk not in m2v.tokenize(t)]
+    assert len(plain) > len(texts) // 2
+    reference = Model2VecModel.from_pretrained(str(m2v_dir))
+    expected = reference.encode(plain, max_length=None, use_multiprocessing=False)
+    assert np.abs(m2v.encode(plain) - expected).max() <= TOLERANCE
+
+
+def test_multilingual_wordpiece_with_added_tokens_and_padding_matches_sentence_transformers(tmp_path: Path) -> None:
+    """The real tokenizer.json with added tokens past the vocabulary, truncation at 128 and BatchLongest padding in
+    it, as it is: sentence-transformers switches the padding off and keeps the truncation, and so does
+    fastembed-static (a padded batch would add [PAD] rows that depend on the batch)."""
+    from sentence_transformers import SentenceTransformer
+
+    tokenizer = mbert_added_tokens_tokenizer(tmp_path / "tokenizer")
+    st_dir = make_st_model(tmp_path / "st", tokenizer, random_table(MBERT_ADDED_ROWS, 64, seed=23))
+    texts = [t for lang_texts in load_multilingual().values() for t in lang_texts[::3]]
+    texts += [f"[KZ] {t} [EN]" for t in texts[::10]] + [" ".join(texts[i : i + 40]) for i in range(0, 2000, 40)]
+    model = fastembed_static.StaticModel.from_pretrained(st_dir, cache_dir=tmp_path / "cache")
+    expected = st_encode(SentenceTransformer(str(st_dir), device="cpu"), texts)
+    got = model.encode(texts)
+    assert np.abs(got - expected).max() <= TOLERANCE

@@ -12,7 +12,7 @@ import pytest
 from fastembed_static import ModelFileError, StaticModel
 from fastembed_static.gen import GenerationError, generate
 
-from .helpers import MRL_DIR, make_st_model, write_safetensors
+from .helpers import MRL_DIR, make_st_model, mbert_cased_tokenizer, write_safetensors
 
 ROWS, DIM = 30522, 8
 
@@ -63,6 +63,13 @@ def test_unsupported_tokenizer_component(
 ) -> None:
     edit_tokenizer(good, {component: value})
     refuse(good, tmp_path, "tokenizer.json", fragment)
+
+
+def test_truncation_only_second_is_refused(tmp_path: Path) -> None:
+    """The real bert-base-multilingual-cased tokenizer in tests/data was saved with OnlySecond truncation, which
+    tokenizers cannot apply to a single long text (it raises), so there are no vectors to match."""
+    model = make_st_model(tmp_path / "model", mbert_cased_tokenizer(tmp_path), np.ones((119547, 2), np.float32))
+    refuse(model, tmp_path, "tokenizer.json", "unsupported truncation strategy 'OnlySecond'")
 
 
 def test_added_token_with_unsupported_flag(good: Path, tmp_path: Path) -> None:

@@ -1,9 +1,10 @@
 """Read a Hugging Face ``tokenizer.json`` and keep what the runtime needs, refusing what it cannot reproduce.
 
 Dispatches on the model type: ``Unigram`` is read by :mod:`.unigram_spec`, ``BPE`` by :mod:`.bpe_spec`. For
-``WordPiece``:
-supported: normalizer ``BertNormalizer``, pre-tokenizer ``BertPreTokenizer``, model ``WordPiece``, added tokens
-matched in the raw text (``normalized: false``, no ``lstrip``/``rstrip``/``single_word``). Anything else is a
+``WordPiece``: normalizer ``BertNormalizer`` with any of its options (``clean_text``, ``handle_chinese_chars``,
+``strip_accents`` null/true/false, ``lowercase``: English and multilingual, cased and uncased BERT), pre-tokenizer
+``BertPreTokenizer``, model ``WordPiece``, added tokens matched in the raw text (``normalized: false``, no
+``lstrip``/``rstrip``/``single_word``), truncation ``LongestFirst``/``OnlyFirst`` either direction. Anything else is a
 :class:`GenerationError` that names the unsupported component, because a silently different tokenization would
 give silently different vectors.
 """
@@ -234,6 +235,15 @@ def _truncation(path: Path, data: dict[str, Any]) -> dict[str, Any]:
         return {"truncation_max_length": None, "truncation_direction": "right"}
     if not isinstance(truncation, dict) or not isinstance(truncation.get("max_length"), int):
         raise GenerationError(path, f"unsupported truncation setting {truncation!r}")
+    strategy = truncation.get("strategy", "LongestFirst")
+    if strategy not in ("LongestFirst", "OnlyFirst"):
+        # Both cut a single text the same way. OnlySecond cuts only the second text of a pair: tokenizers refuses
+        # a single text longer than max_length ("Second sequence not provided"), so no vectors exist to match.
+        raise GenerationError(
+            path,
+            f"unsupported truncation strategy {strategy!r}: tokenizers cannot encode a single text longer than"
+            f" max_length with it (only LongestFirst and OnlyFirst truncate a single text)",
+        )
     direction = str(truncation.get("direction", "Right")).lower()
     if direction not in ("right", "left"):
         raise GenerationError(path, f"unsupported truncation direction {truncation.get('direction')!r}")
