@@ -7,7 +7,7 @@ package's runtime stays numpy only). The pipeline, one subcommand per step, each
     python gen/make_default_model.py featurize [--cache DIR] [--limit N] # teacher targets, in shards (hours; resumable)
     python gen/make_default_model.py train     [--sentences N] [--threads 1] [--out FOLDER]  # tokenlearn (minutes)
     python gen/make_default_model.py evaluate  --model FOLDER            # ci/eval_quality.py, scores into provenance
-    python gen/make_default_model.py distill   [--out FOLDER]            # the plain distillation alone (15 s)
+    python gen/make_default_model.py distill   [--out FOLDER]            # the plain distillation alone (~100 CPU-s)
     python gen/make_default_model.py teacher-cost [--teacher FOLDER]     # CPU seconds per 1,000 sentences
 
 The bundled default: ``train --sentences 100000 --threads 1`` (the same bytes again with the same seeds, versions and
