@@ -1,0 +1,115 @@
+"""gen/make_default_model.py's pieces that need neither torch nor the teacher: the shard check that makes featurizing
+resumable (a complete shard is skipped, a changed one is an error, never silently reused), the prefix of complete
+shards that training takes, and the rotation onto principal axes (cosines at full width unchanged, the leading dims
+carrying the most energy)."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+from .helpers import REPO
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("make_default_model", REPO / "gen" / "make_default_model.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["make_default_model"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _write_shard(folder: Path, index: int, lines: list[str]) -> None:
+    stem = folder / f"shard_{index:05d}"
+    np.save(stem.with_name(stem.name + ".npy"), np.ones((len(lines), 4), dtype=np.float32))
+    stem.with_name(stem.name + ".json").write_text(json.dumps(lines), encoding="utf-8")
+    meta = {
+        "sentences": len(lines),
+        "lines_sha256": hashlib.sha256("".join(s + "\n" for s in lines).encode()).hexdigest(),
+        "npy_sha256": hashlib.sha256(stem.with_name(stem.name + ".npy").read_bytes()).hexdigest(),
+        "json_sha256": hashlib.sha256(stem.with_name(stem.name + ".json").read_bytes()).hexdigest(),
+    }
+    stem.with_name(stem.name + ".meta.json").write_text(json.dumps(meta), encoding="utf-8")
+
+
+def test_check_shard_skips_complete_shards_and_refuses_changed_ones(pipeline: ModuleType, tmp_path: Path) -> None:
+    lines = ["The first sentence.", "The second one."]
+    assert pipeline.check_shard(tmp_path, 0, lines) is False  # absent: featurize it
+    _write_shard(tmp_path, 0, lines)
+    assert pipeline.check_shard(tmp_path, 0, lines) is True  # complete: skip it
+    with pytest.raises(SystemExit, match="corpus lines differ"):
+        pipeline.check_shard(tmp_path, 0, ["The first sentence.", "Another second one."])
+    (tmp_path / "shard_00000.npy").write_bytes(b"truncated")
+    with pytest.raises(SystemExit, match=r"\.npy is missing or changed"):
+        pipeline.check_shard(tmp_path, 0, lines)
+    (tmp_path / "shard_00000.json").unlink()
+    with pytest.raises(SystemExit, match=r"\.json is missing or changed"):
+        pipeline.check_shard(tmp_path, 0, lines)
+
+
+def test_a_shard_without_its_meta_is_not_complete(pipeline: ModuleType, tmp_path: Path) -> None:
+    lines = ["Only the data files were written before the process was killed."]
+    _write_shard(tmp_path, 3, lines)
+    (tmp_path / "shard_00003.meta.json").unlink()
+    assert pipeline.check_shard(tmp_path, 3, lines) is False
+
+
+def _corpus(pipeline: ModuleType, cache: Path, lines: list[str]) -> dict[str, object]:
+    path = pipeline.corpus_path(cache)
+    path.parent.mkdir(parents=True)
+    data = "".join(s + "\n" for s in lines).encode()
+    path.write_bytes(data)
+    manifest = {"sha256": hashlib.sha256(data).hexdigest(), "sentences": len(lines)}
+    path.with_name(path.name + ".json").write_text(json.dumps(manifest), encoding="utf-8")
+    return manifest
+
+
+def test_training_takes_the_complete_prefix(
+    pipeline: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "SHARD", 2)
+    lines = [f"Sentence number {i} of the corpus." for i in range(7)]
+    manifest = _corpus(pipeline, tmp_path, lines)
+    folder = pipeline.shard_folder(tmp_path, manifest)
+    folder.mkdir(parents=True)
+    with pytest.raises(SystemExit, match="no featurized shards"):
+        pipeline.complete_prefix(tmp_path, None)
+    for index in (0, 1, 3):  # shard 2 is missing: the prefix stops before it
+        _write_shard(folder, index, lines[2 * index : 2 * index + 2])
+    assert pipeline.complete_prefix(tmp_path, None)[1] == [0, 1]
+    assert pipeline.complete_prefix(tmp_path, 3)[1] == [0, 1]
+    with pytest.raises(SystemExit, match="shard 2 is not featurized yet"):
+        pipeline.complete_prefix(tmp_path, 5)
+
+
+def test_a_corpus_that_does_not_match_its_manifest_is_refused(pipeline: ModuleType, tmp_path: Path) -> None:
+    _corpus(pipeline, tmp_path, ["One sentence here.", "Another sentence there."])
+    pipeline.corpus_path(tmp_path).write_text("One sentence here.\nA changed sentence.\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match="does not match its manifest"):
+        pipeline.complete_prefix(tmp_path, None)
+
+
+def test_rotation_keeps_cosines_and_orders_dims_by_energy(pipeline: ModuleType) -> None:
+    rng = np.random.default_rng(21)
+    vectors = (rng.standard_normal((500, 16)) * np.linspace(0.1, 3.0, 16)).astype(np.float32)  # energy in the last dims
+    rotated = pipeline.rotate_to_principal_axes(vectors)
+    assert rotated.shape == vectors.shape and rotated.dtype == np.float32
+
+    def cosines(v: np.ndarray) -> np.ndarray:
+        unit = v / np.linalg.norm(v, axis=1, keepdims=True)
+        return unit @ unit.T
+
+    np.testing.assert_allclose(cosines(rotated), cosines(vectors), atol=1e-5)
+    energy = (rotated.astype(np.float64) ** 2).sum(axis=0)
+    assert np.all(np.diff(energy) <= 0)  # largest first
+    assert energy[:4].sum() > (vectors.astype(np.float64)[:, :4] ** 2).sum() * 10
+    np.testing.assert_array_equal(pipeline.rotate_to_principal_axes(vectors), rotated)  # same input, same bytes
