@@ -10,8 +10,8 @@ package's runtime stays numpy only). The pipeline, one subcommand per step, each
     python gen/make_default_model.py distill   [--out FOLDER]            # the plain distillation alone (~100 CPU-s)
     python gen/make_default_model.py teacher-cost [--teacher FOLDER]     # CPU seconds per 1,000 sentences
 
-The bundled default's successor (issue 21): ``train --sentences 100000 --threads 1`` (the same bytes again with the
-same seeds, versions and thread count; its ``provenance.json`` has the sha256). --out defaults to gen/default_model.
+The bundled default: ``train --sentences 100000 --threads 1`` (the same bytes again with the same seeds, versions and
+thread count; ``provenance.json`` has the sha256). --out defaults to gen/default_model.
 
 corpus: the English sentences of ``gen/make_corpus.py`` (its recipe, sha256 and counts are in ``corpus.txt.json``).
 make_corpus.py already shuffles them with its seed (21), so any prefix of the file is a random sample of it.
