@@ -97,14 +97,7 @@ def read_tokenizer(path: Path) -> TokenizerSpec | BpeSpec:
     if strip is not None and not isinstance(strip, bool):
         raise GenerationError(path, f"BertNormalizer.strip_accents must be true, false or null, not {strip!r}")
     added = _added_tokens(path, data, vocab)
-    for token in (*tokens, unk_token, prefix, *(t.content for t in added)):
-        if not token.isascii():
-            try:
-                token.encode("utf-8")
-            except UnicodeEncodeError:
-                raise GenerationError(
-                    path, f"token {token!r} holds a lone surrogate (not valid Unicode text; cannot be written as UTF-8)"
-                ) from None
+    _check_utf8(path, [*tokens, unk_token, prefix], added)
     return TokenizerSpec(
         tokens=tokens,
         unk_token=unk_token,
@@ -150,6 +143,7 @@ def _read_unigram(path: Path, data: dict[str, Any], model: dict[str, Any]) -> To
 
 
 def _check_utf8(path: Path, tokens: list[str], added: list[AddedToken]) -> None:
+    """Every token must be writable as UTF-8 (a lone surrogate is not): the vocabulary module is UTF-8 text."""
     for token in (*tokens, *(t.content for t in added)):
         if not token.isascii():
             try:
