@@ -53,7 +53,9 @@ def test_good_model_generates(good: Path, tmp_path: Path) -> None:
         ("normalizer", {"type": "NFKC"}, "unsupported normalizer: 'NFKC'"),
         ("normalizer", None, "unsupported normalizer: none"),
         ("pre_tokenizer", {"type": "Whitespace"}, "unsupported pre_tokenizer: 'Whitespace'"),
-        ("model", {"type": "Unigram", "vocab": []}, "unsupported model: 'Unigram'"),
+        ("model", {"type": "WordLevel", "vocab": {}}, "unsupported model: 'WordLevel'"),
+        # A Unigram model goes to the Unigram reader, which refuses an empty vocabulary.
+        ("model", {"type": "Unigram", "vocab": []}, "Unigram model.vocab is missing or empty"),
         # A BPE model goes to the BPE reader, which names BERT's normalizer as what it cannot combine with BPE.
         ("model", {"type": "BPE", "vocab": {}, "merges": []}, "unsupported normalizer 'BertNormalizer'"),
     ],

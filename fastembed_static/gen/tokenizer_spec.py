@@ -177,8 +177,8 @@ def _component(path: Path, data: dict[str, Any], key: str, expected: str) -> dic
         found = "none" if component is None else repr(kind)
         raise GenerationError(
             path,
-            f"unsupported {key}: {found}; fastembed-static reproduces only BertNormalizer + BertPreTokenizer +"
-            f" WordPiece tokenizers (this {key} must be {expected})",
+            f"unsupported {key}: {found}; fastembed-static reproduces WordPiece (BertNormalizer + BertPreTokenizer +"
+            f" WordPiece), Unigram and byte-level BPE tokenizers (for WordPiece this {key} must be {expected})",
         )
     return component
 
