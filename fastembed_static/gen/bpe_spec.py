@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import GenerationError
-from .tokenizer_spec import AddedToken, _added_tokens, _truncation
+from .tokenizer_spec import AddedToken, _added_tokens, _truncation, vocab_tokens
 
 BPE_NORMALIZERS = ("NFC", "Lowercase")
 
@@ -83,18 +83,7 @@ def read_bpe(path: Path, data: dict[str, Any]) -> BpeSpec:
     if dropout is not None and dropout != 0:
         raise GenerationError(path, f"unsupported BPE dropout {dropout!r}: dropout makes tokenization random")
 
-    vocab = model.get("vocab")
-    if not isinstance(vocab, dict) or not vocab:
-        raise GenerationError(path, "model.vocab is missing or empty")
-    tokens = [""] * len(vocab)
-    seen = [False] * len(vocab)
-    for token, token_id in vocab.items():
-        if not isinstance(token_id, int) or not 0 <= token_id < len(vocab) or seen[token_id]:
-            raise GenerationError(
-                path, f"BPE vocab ids must be 0..{len(vocab) - 1} without gaps; {token!r} has id {token_id!r}"
-            )
-        tokens[token_id] = token
-        seen[token_id] = True
+    vocab, tokens = vocab_tokens(path, model.get("vocab"), "BPE")
 
     prefix = _optional_str(path, model, "continuing_subword_prefix")
     suffix = _optional_str(path, model, "end_of_word_suffix")

@@ -71,18 +71,7 @@ def read_tokenizer(path: Path) -> TokenizerSpec | BpeSpec:
     _component(path, data, "pre_tokenizer", "BertPreTokenizer")
     model = _component(path, data, "model", "WordPiece")
 
-    vocab = model.get("vocab")
-    if not isinstance(vocab, dict) or not vocab:
-        raise GenerationError(path, "model.vocab is missing or empty")
-    tokens = [""] * len(vocab)
-    seen = [False] * len(vocab)
-    for token, token_id in vocab.items():
-        if not isinstance(token_id, int) or not 0 <= token_id < len(vocab) or seen[token_id]:
-            raise GenerationError(
-                path, f"WordPiece vocab ids must be 0..{len(vocab) - 1} without gaps; {token!r} has id {token_id!r}"
-            )
-        tokens[token_id] = token
-        seen[token_id] = True
+    vocab, tokens = vocab_tokens(path, model.get("vocab"), "WordPiece")
 
     unk_token = model.get("unk_token", "[UNK]")
     if not isinstance(unk_token, str) or unk_token not in vocab:
@@ -152,6 +141,22 @@ def _check_utf8(path: Path, tokens: list[str], added: list[AddedToken]) -> None:
                 raise GenerationError(
                     path, f"token {token!r} holds a lone surrogate (not valid Unicode text; cannot be written as UTF-8)"
                 ) from None
+
+
+def vocab_tokens(path: Path, vocab: object, kind: str) -> tuple[dict[str, int], list[str]]:
+    """A ``model.vocab`` object (token -> id) and its tokens in id order; the ids must be 0..n-1 without gaps."""
+    if not isinstance(vocab, dict) or not vocab:
+        raise GenerationError(path, "model.vocab is missing or empty")
+    tokens = [""] * len(vocab)
+    seen = [False] * len(vocab)
+    for token, token_id in vocab.items():
+        if not isinstance(token_id, int) or not 0 <= token_id < len(vocab) or seen[token_id]:
+            raise GenerationError(
+                path, f"{kind} vocab ids must be 0..{len(vocab) - 1} without gaps; {token!r} has id {token_id!r}"
+            )
+        tokens[token_id] = token
+        seen[token_id] = True
+    return vocab, tokens
 
 
 def _load_json(path: Path) -> dict[str, Any]:
