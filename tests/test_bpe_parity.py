@@ -25,9 +25,9 @@ import pytest
 import fastembed_static
 from fastembed_static import GenerationError, ModelFileError
 from fastembed_static._reference_bpe import ReferenceBpe
+from fastembed_static._tokenizer_builder import build_tokenizer
 from fastembed_static.gen.bpe_spec import BpeSpec
 from fastembed_static.gen.tokenizer_spec import read_tokenizer
-from fastembed_static.model import build_tokenizer
 
 from .helpers import DATA, gooaq_queries, pep_paragraphs, random_table, write_safetensors
 from .multilingual import load_multilingual

@@ -24,7 +24,7 @@ import pytest
 
 import fastembed_static
 from fastembed_static._reference import ReferenceTokenizer
-from fastembed_static.model import build_tokenizer
+from fastembed_static._tokenizer_builder import build_tokenizer
 
 from . import stress_texts
 from .helpers import (

@@ -30,10 +30,10 @@ import pytest
 import fastembed_static
 from fastembed_static import _precompiled
 from fastembed_static._reference_unigram import ReferenceUnigram
+from fastembed_static._tokenizer_builder import build_tokenizer
 from fastembed_static.errors import ModelFileError
 from fastembed_static.gen.errors import GenerationError
 from fastembed_static.gen.tokenizer_spec import read_tokenizer
-from fastembed_static.model import build_tokenizer
 
 from .helpers import make_st_model, random_table, write_safetensors
 from .multilingual import load_multilingual
