@@ -112,7 +112,7 @@ def test_bench_model_key_follows_the_installed_generator(monkeypatch: pytest.Mon
     (copy / "_models").mkdir()
     (copy / "_models" / "bundled.json").write_text("{}")  # bundled models are not the generator
     assert common.package_fingerprint() == before
-    generate = copy / "gen" / "generate.py"
+    generate = copy / "gen" / "generator.py"
     generate.write_text(generate.read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8")
     assert common.package_fingerprint() != before
 

@@ -395,7 +395,7 @@ def test_generated_folder_round_trip(tmp_path: Path, gpt2_table: np.ndarray) -> 
     assert "\nMERGES: Final = '" in text
     model = fastembed_static.StaticModel.from_pretrained(out)
     texts = pep_paragraphs()[:300]
-    importlib.import_module("fastembed_static.gen.generate").main(
+    importlib.import_module("fastembed_static.gen.generator").main(
         [str(out), "--out", str(tmp_path / "cut"), "--dims", "16"]
     )
     cut = fastembed_static.StaticModel.from_pretrained(tmp_path / "cut")

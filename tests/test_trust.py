@@ -478,7 +478,7 @@ def test_another_process_finishing_first_counts_as_success(source: Path, tmp_pat
         )
         time.sleep(5)
         assert not out.exists(), "the process generated while another one held the lock"
-        from fastembed_static.gen.generate import _generate
+        from fastembed_static.gen.generator import _generate
         from fastembed_static.gen.source import find_source
 
         _generate(find_source(source), out, None, "float32", {})  # the lock is held here already
@@ -492,7 +492,7 @@ def test_a_killed_generator_leaves_nothing_behind(source: Path, tmp_path: Path) 
     out = tmp_path / "out"
     killed = (
         "import os, signal, sys\n"
-        "import fastembed_static.gen.generate as g\n"
+        "import fastembed_static.gen.generator as g\n"
         "g._install = lambda staging, out: os.kill(os.getpid(), signal.SIGKILL)\n"
         f"g.generate({str(source)!r}, {str(out)!r})\n"
     )

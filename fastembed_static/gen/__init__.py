@@ -18,16 +18,15 @@ from .errors import GenerationError
 from .layout import GENERATOR_VERSION
 
 if TYPE_CHECKING:
-    from .generate import generate
+    from .generator import generate
 
 __all__ = ["GENERATOR_VERSION", "GenerationError", "generate"]
 
 
 def __getattr__(name: str) -> Any:
     if name == "generate":
-        from .generate import generate
+        from .generator import generate
 
-        # Importing the submodule .generate bound its name here to the module; the package's name is the function.
-        globals()["generate"] = generate
+        globals()["generate"] = generate  # looked up once
         return generate
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,5 +1,5 @@
 import sys
 
-from .generate import main
+from .generator import main
 
 sys.exit(main())

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import GenerationError
-from .generate import STAGING_MARK, _install, _render_model_json, _write_bytes, store_table
+from .generator import STAGING_MARK, _install, _render_model_json, _write_bytes, store_table
 from .layout import (
     FORMAT,
     GENERATOR_VERSION,
