@@ -91,28 +91,14 @@ def _normalizers(path: Path, normalizer: Any) -> tuple[list[dict[str, Any]], dic
                 raise GenerationError(path, f"Precompiled precompiled_charsmap is invalid: {e}") from None
             steps.append({"type": "Precompiled"})
         elif kind == "Replace":
-            pattern, content = part.get("pattern"), part.get("content")
-            if not isinstance(pattern, dict) or not isinstance(content, str):
-                raise GenerationError(path, f"unsupported Replace normalizer {part!r}")
-            if isinstance(pattern.get("String"), str) and pattern["String"]:
-                steps.append({"type": "Replace", "pattern": pattern["String"], "regex": False, "content": content})
-            elif pattern.get("Regex") in REGEX_PATTERNS:
-                steps.append({"type": "Replace", "pattern": pattern["Regex"], "regex": True, "content": content})
-            else:
-                raise GenerationError(
-                    path,
-                    f"unsupported Replace pattern {pattern!r}{where} (only literal strings and"
-                    f" the regexes {sorted(REGEX_PATTERNS)} are reproduced)",
-                )
+            steps.append(replace_step(path, part, where))
         elif kind == "Strip":
             left, right = part.get("strip_left", part.get("left")), part.get("strip_right", part.get("right"))
             if not isinstance(left, bool) or not isinstance(right, bool):
                 raise GenerationError(path, f"unsupported Strip normalizer {part!r}")
             steps.append({"type": "Strip", "left": left, "right": right})
         elif kind == "Prepend":
-            if not isinstance(part.get("prepend"), str):
-                raise GenerationError(path, f"unsupported Prepend normalizer {part!r}")
-            steps.append({"type": "Prepend", "prepend": part["prepend"]})
+            steps.append(prepend_step(path, part))
         else:
             raise GenerationError(
                 path,
@@ -132,7 +118,15 @@ def _pre_tokenizer(path: Path, pre: Any) -> dict[str, Any]:
             f"unsupported pre_tokenizer {names or kind!r}; fastembed-static reproduces Metaspace, alone or after"
             " WhitespaceSplit, for Unigram tokenizers",
         )
-    metaspace = steps[-1]
+    return {
+        "whitespace_split": names[0] == "WhitespaceSplit",
+        **metaspace_settings(path, steps[-1], ("always", "never")),
+    }
+
+
+def metaspace_settings(path: Path, metaspace: dict[str, Any], schemes: tuple[str, ...]) -> dict[str, Any]:
+    """``replacement``, ``prepend_scheme`` (one of ``schemes``; the legacy ``add_prefix_space`` read as always /
+    never) and ``split`` of a ``Metaspace`` pre-tokenizer, with tokenizers' defaults (shared with BPE)."""
     replacement = metaspace.get("replacement", "\u2581")
     if not isinstance(replacement, str) or len(replacement) != 1 or replacement == " ":
         raise GenerationError(path, f"unsupported Metaspace replacement {replacement!r}")
@@ -142,16 +136,33 @@ def _pre_tokenizer(path: Path, pre: Any) -> dict[str, Any]:
         if not isinstance(legacy, bool):
             raise GenerationError(path, f"Metaspace add_prefix_space must be true or false, not {legacy!r}")
         scheme = "always" if legacy else "never"
-    if scheme not in ("always", "never"):
+    if scheme not in schemes:
         raise GenerationError(
-            path, f"unsupported Metaspace prepend_scheme {scheme!r} (always and never are reproduced; 'first' is not)"
+            path, f"unsupported Metaspace prepend_scheme {scheme!r} (reproduced here: {', '.join(schemes)})"
         )
     split = metaspace.get("split", True)
     if not isinstance(split, bool):
         raise GenerationError(path, f"Metaspace split must be true or false, not {split!r}")
-    return {
-        "whitespace_split": names[0] == "WhitespaceSplit",
-        "replacement": replacement,
-        "prepend_scheme": scheme,
-        "split": split,
-    }
+    return {"replacement": replacement, "prepend_scheme": scheme, "split": split}
+
+
+def replace_step(path: Path, part: dict[str, Any], where: str) -> dict[str, Any]:
+    """A ``Replace`` normalizer as model.json's step: a literal string, or one of :data:`REGEX_PATTERNS`."""
+    pattern, content = part.get("pattern"), part.get("content")
+    if not isinstance(pattern, dict) or not isinstance(content, str):
+        raise GenerationError(path, f"unsupported Replace normalizer {part!r}")
+    if isinstance(pattern.get("String"), str) and pattern["String"]:
+        return {"type": "Replace", "pattern": pattern["String"], "regex": False, "content": content}
+    if pattern.get("Regex") in REGEX_PATTERNS:
+        return {"type": "Replace", "pattern": pattern["Regex"], "regex": True, "content": content}
+    raise GenerationError(
+        path,
+        f"unsupported Replace pattern {pattern!r}{where} (only literal strings and"
+        f" the regexes {sorted(REGEX_PATTERNS)} are reproduced)",
+    )
+
+
+def prepend_step(path: Path, part: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(part.get("prepend"), str):
+        raise GenerationError(path, f"unsupported Prepend normalizer {part!r}")
+    return {"type": "Prepend", "prepend": part["prepend"]}
