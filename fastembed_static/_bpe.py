@@ -112,24 +112,30 @@ class BpeTokenizer:
             re.compile(f"[^{escaped}]+|{escaped}[^{escaped}]*") if metaspace and metaspace_split else None
         )
         self.words_re: re.Pattern[str] | None = None
-        if word_boundary and self._may_cut_before(word_boundary, tokens, merges, prefix, suffix, ignore_merges):
+        unk = tokens[unk_id] if unk_id >= 0 else ""
+        if word_boundary and self._may_cut_before(word_boundary, tokens, merges, unk, prefix, suffix, ignore_merges):
             mark = re.escape(word_boundary)
             self.words_re = re.compile(f"{mark}*[^{mark}]+|{mark}+")
         self.added = AddedTokens(added_tokens)
         self.normalized_added = AddedTokens(normalized_added_tokens)
+        # Their first characters say little in SentencePiece-style text ("▁<s>" starts like every word): the
+        # contents themselves are looked for instead, when there are a few.
+        self.normalized_contents: list[str] = [t[0] for t in normalized_added_tokens]
+        self.few_normalized = len(normalized_added_tokens) <= 8
         self.truncate_to = truncate_to
         self.truncate_left = truncate_left
         self.cache: dict[str, list[int]] = {}
 
     @staticmethod
     def _may_cut_before(
-        mark: str, tokens: list[str], merges: list[int], prefix: str, suffix: str, ignore_merges: bool
+        mark: str, tokens: list[str], merges: list[int], unk: str, prefix: str, suffix: str, ignore_merges: bool
     ) -> bool:
         """Whether cutting a word before each ``mark`` that follows another character gives the same merges:
         ``mark`` is a token (never unknown, never bytes), every character is its own symbol (no prefix / suffix,
         no whole-word lookup), and no merge joins a left token not ending with ``mark`` to a right token starting
-        with it (the only merges that could join across such a cut)."""
-        if prefix or suffix or ignore_merges or mark not in tokens:
+        with it (the only merges that could join across such a cut: the symbol left of the cut ends with the
+        character before it, a byte token or the unknown token, none of which ends with ``mark``)."""
+        if prefix or suffix or ignore_merges or mark not in tokens or unk.endswith(mark):
             return False
         for rank in range(len(merges) // 2):
             left = tokens[merges[2 * rank]]
@@ -178,7 +184,15 @@ class BpeTokenizer:
         if not text:
             return
         added = self.normalized_added
-        if added.may_hold(text):
+        if self.few_normalized:
+            holds = False
+            for content in self.normalized_contents:
+                if content in text:
+                    holds = True
+                    break
+        else:
+            holds = added.may_hold(text)
+        if holds:
             parts = added.split(text)
             for i in range(len(parts)):
                 if i % 2:
