@@ -183,7 +183,8 @@ def _component(path: Path, data: dict[str, Any], key: str, expected: str) -> dic
         raise GenerationError(
             path,
             f"unsupported {key}: {found}; fastembed-static reproduces WordPiece (BertNormalizer + BertPreTokenizer +"
-            f" WordPiece), Unigram and byte-level BPE tokenizers (for WordPiece this {key} must be {expected})",
+            f" WordPiece), Unigram and BPE (byte-level or SentencePiece-style) tokenizers (for WordPiece this {key}"
+            f" must be {expected})",
         )
     return component
 
