@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import GenerationError
+from .sentencepiece import metaspace_settings, prepend_step, replace_step
 from .tokenizer_spec import AddedToken, _added_tokens, _truncation, vocab_tokens
-from .unigram_spec import metaspace_settings, prepend_step, replace_step
 
 BPE_NORMALIZERS = ("NFC", "Lowercase")  # written as their names; Prepend and Replace as objects (as for Unigram)
 
