@@ -321,6 +321,10 @@ def check_metadata(path: Path, meta: dict[str, Any]) -> None:
                 raise ModelFileError(path, f"field {where}.{flag} is not supported for WordPiece")
             if flag in entry:
                 _field(path, entry, flag, where, bool)
+        if "normalized" in entry:
+            if kind != "BPE":
+                raise ModelFileError(path, f"field {where}.normalized is supported for BPE only")
+            _field(path, entry, "normalized", where, bool)
     if top != rows:
         raise ModelFileError(
             path,
@@ -354,18 +358,32 @@ _BPE_NORMALIZERS = ("NFC", "Lowercase")
 def _check_bpe_tokenizer(path: Path, tok: dict[str, Any], rows: int) -> None:
     """The fields of a BPE model's ``tokenizer`` object (written by ``gen/bpe_spec.py``)."""
     for i, step in enumerate(_field(path, tok, "normalizers", "tokenizer", list)):
-        if step not in _BPE_NORMALIZERS:
+        where = f"tokenizer.normalizers[{i}]"
+        if isinstance(step, dict) and step.get("type") in ("Replace", "Prepend"):
+            _check_step(path, step, where)
+        elif step not in _BPE_NORMALIZERS:
             raise ModelFileError(
                 path,
-                f"field tokenizer.normalizers[{i}] must be one of {', '.join(_BPE_NORMALIZERS)}, found {_show(step)}",
+                f"field {where} must be one of {', '.join(_BPE_NORMALIZERS)} or a Replace or Prepend step, found"
+                f" {_show(step)}",
             )
-    pre = _field(path, tok, "pre_tokenizer", "tokenizer", dict)
-    if pre.get("type") != "ByteLevel":
+    pre = _field(path, tok, "pre_tokenizer", "tokenizer", (dict, type(None)))
+    where = "tokenizer.pre_tokenizer"
+    if pre is not None and pre.get("type") == "Metaspace":
+        replacement = _field(path, pre, "replacement", where, str)
+        if len(replacement) != 1 or replacement == " ":
+            raise ModelFileError(path, f"field {where}.replacement must be one character other than a space")
+        if pre.get("prepend_scheme") not in ("first", "always", "never"):
+            raise ModelFileError(path, f"field {where}.prepend_scheme must be 'first', 'always' or 'never'")
+        _field(path, pre, "split", where, bool)
+    elif pre is not None and pre.get("type") == "ByteLevel":
+        for flag in ("add_prefix_space", "use_regex"):
+            _field(path, pre, flag, where, bool)
+    elif pre is not None:
         raise ModelFileError(
-            path, f"field tokenizer.pre_tokenizer.type must be 'ByteLevel', found {_show(pre.get('type'))}"
+            path,
+            f"field {where}.type must be 'ByteLevel' or 'Metaspace' (or the field null), found {_show(pre.get('type'))}",
         )
-    for flag in ("add_prefix_space", "use_regex"):
-        _field(path, pre, flag, "tokenizer.pre_tokenizer", bool)
     unk_token = _field(path, tok, "unk_token", "tokenizer", (str, type(None)))
     if unk_token is None:
         if tok.get("unk_id", 0) is not None:
@@ -421,20 +439,26 @@ def _check_unigram_tokenizer(path: Path, tok: dict[str, Any], rows: int) -> None
         if kind == "Precompiled":
             if charsmap is None:
                 raise ModelFileError(path, f"field {where} is Precompiled but tokenizer.charsmap is null")
-        elif kind == "Replace":
-            pattern = _field(path, step, "pattern", where, str)
-            _field(path, step, "content", where, str)
-            if _field(path, step, "regex", where, bool) and pattern not in _REGEX_PATTERNS:
-                raise ModelFileError(path, f"field {where}.pattern: regex {pattern!r} is not supported")
-            if not pattern:
-                raise ModelFileError(path, f"field {where}.pattern must not be empty")
         elif kind == "Strip":
             _field(path, step, "left", where, bool)
             _field(path, step, "right", where, bool)
-        elif kind == "Prepend":
-            _field(path, step, "prepend", where, str)
-        else:
+        elif kind not in ("Replace", "Prepend"):
             raise ModelFileError(path, f"field {where}.type {kind!r} is not a supported Unigram normalizer")
+        _check_step(path, step, where)
+
+
+def _check_step(path: Path, step: dict[str, Any], where: str) -> None:
+    """A ``Replace`` or ``Prepend`` normalizer step (Unigram and BPE; other kinds are checked by the caller)."""
+    kind = step.get("type")
+    if kind == "Replace":
+        pattern = _field(path, step, "pattern", where, str)
+        _field(path, step, "content", where, str)
+        if _field(path, step, "regex", where, bool) and pattern not in _REGEX_PATTERNS:
+            raise ModelFileError(path, f"field {where}.pattern: regex {pattern!r} is not supported")
+        if not pattern:
+            raise ModelFileError(path, f"field {where}.pattern must not be empty")
+    elif kind == "Prepend":
+        _field(path, step, "prepend", where, str)
 
 
 _REGEX_PATTERNS = frozenset({" {2,}"})

@@ -1,11 +1,16 @@
-"""A short, slow, readable reference of the byte-level BPE tokenization that :mod:`fastembed_static._bpe` does fast.
+"""A short, slow, readable reference of the BPE tokenization that :mod:`fastembed_static._bpe` does fast: byte-level
+BPE (GPT-2) and SentencePiece-style BPE (Llama, Mistral: ``▁`` for spaces, ``<0xNN>`` byte fallback).
 
-It follows Hugging Face ``tokenizers`` step by step: cut added tokens out of the raw text (leftmost-longest),
-normalize each remaining piece (NFC / Lowercase), prepend a space if ``add_prefix_space``, split with the ByteLevel
-regex, write each pre-token's UTF-8 bytes as GPT-2's byte characters, then merge: again and again, the adjacent
-pair with the lowest merge rank (the leftmost one among equal ranks) becomes one token. Strings throughout, no
-ids until the end, no heap, no cache: the tests check that the fast core and this reference agree with each other
-and with ``tokenizers``.
+It follows Hugging Face ``tokenizers`` step by step: cut the added tokens matched in the raw text
+(``normalized`` false) out of it (leftmost-longest); normalize each remaining piece (NFC, Lowercase, Prepend,
+Replace); cut the added tokens matched in the normalized text (``normalized`` true, as their normalized content)
+out of that; pre-tokenize each remaining piece: ByteLevel (prepend a space if ``add_prefix_space``, split with the
+ByteLevel regex, write each pre-token's UTF-8 bytes as GPT-2's byte characters), Metaspace (spaces become the
+replacement, which is prepended to every piece if the scheme is ``always``, to the piece at the very start of the
+text if ``first``; split before each replacement if ``split``) or none (the piece is one word); then merge: again
+and again, the adjacent pair with the lowest merge rank (the leftmost one among equal ranks) becomes one token.
+Strings throughout, no ids until the end, no heap, no cache, no cutting of long words: the tests check that the
+fast core and this reference agree with each other and with ``tokenizers``.
 """
 
 from __future__ import annotations
@@ -28,54 +33,87 @@ class ReferenceBpe:
         self.fuse_unk: bool = config["fuse_unk"]
         self.byte_fallback: bool = config["byte_fallback"]
         self.ignore_merges: bool = config["ignore_merges"]
-        self.normalizers: list[str] = config["normalizers"]
-        pre = config["pre_tokenizer"]
-        self.byte_level = pre is not None
-        self.add_prefix_space = bool(pre and pre["add_prefix_space"])
-        self.split = re.compile(split_pattern()) if pre and pre["use_regex"] else None
-        self.added = {t["content"]: t["id"] for t in config["added_tokens"]}
+        self.normalizers: list[Any] = config["normalizers"]
+        self.pre: dict[str, Any] | None = config["pre_tokenizer"]
+        kind = self.pre["type"] if self.pre else None
+        self.byte_level = kind == "ByteLevel"
+        self.add_prefix_space = bool(self.byte_level and self.pre and self.pre["add_prefix_space"])
+        self.split = re.compile(split_pattern()) if self.byte_level and self.pre and self.pre["use_regex"] else None
+        self.metaspace: dict[str, Any] | None = self.pre if kind == "Metaspace" else None
+        self.raw_added = {t["content"]: t["id"] for t in config["added_tokens"] if not t.get("normalized")}
+        self.normalized_added = {
+            self.normalize(t["content"]): t["id"] for t in config["added_tokens"] if t.get("normalized")
+        }
         self.truncation: dict[str, Any] | None = config.get("truncation")
 
     def encode(self, text: str) -> list[int]:
         ids: list[int] = []
-        for piece, added_id in self.split_added_tokens(text):
-            if added_id is not None:
-                ids.append(added_id)
+        for raw, raw_id, raw_start in self.split_added_tokens(text, self.raw_added):
+            if raw_id is not None:
+                ids.append(raw_id)
                 continue
-            for step in self.normalizers:
-                piece = (
-                    "".join(LOWER_MAP.get(ord(c), c) for c in piece)
-                    if step == "Lowercase"
-                    else (unicodedata.normalize("NFC", piece))
-                )
-            if not piece:
-                continue
-            if self.add_prefix_space and not piece.startswith(" "):
-                piece = " " + piece
-            for pretoken in self.split.findall(piece) if self.split else [piece]:
-                if self.byte_level:
-                    pretoken = "".join(byte_chars()[b] for b in pretoken.encode("utf-8"))
-                ids.extend(self.vocab[token] for token in self.bpe(pretoken))
+            normalized = self.normalize(raw)
+            for piece, added_id, start in self.split_added_tokens(normalized, self.normalized_added):
+                if added_id is not None:
+                    ids.append(added_id)
+                    continue
+                at_text_start = raw_start == 0 and start == 0  # tokenizers: the piece's original offset is 0
+                for pretoken in self.pre_tokenize(piece, at_text_start):
+                    ids.extend(self.vocab[token] for token in self.bpe(pretoken))
         if self.truncation and len(ids) > self.truncation["max_length"]:
             keep = self.truncation["max_length"]
             ids = ids[len(ids) - keep :] if self.truncation["direction"] == "left" else ids[:keep]
         return ids
 
-    def split_added_tokens(self, text: str) -> list[tuple[str, int | None]]:
-        """Leftmost-longest matches of added tokens; the text between them as (piece, None)."""
-        result: list[tuple[str, int | None]] = []
+    def normalize(self, text: str) -> str:
+        for step in self.normalizers:
+            if step == "Lowercase":
+                text = "".join(LOWER_MAP.get(ord(c), c) for c in text)
+            elif step == "NFC":
+                text = unicodedata.normalize("NFC", text)
+            elif step["type"] == "Prepend":
+                text = step["prepend"] + text if text else text
+            elif step["regex"]:  # Replace with the one regex accepted, " {2,}"
+                text = re.sub(step["pattern"], step["content"].replace("\\", "\\\\"), text)
+            else:
+                text = text.replace(step["pattern"], step["content"])
+        return text
+
+    def pre_tokenize(self, piece: str, at_text_start: bool) -> list[str]:
+        if self.metaspace is not None:
+            replacement = self.metaspace["replacement"]
+            piece = piece.replace(" ", replacement)
+            scheme = self.metaspace["prepend_scheme"]
+            if (scheme == "always" or (scheme == "first" and at_text_start)) and not piece.startswith(replacement):
+                piece = replacement + piece
+            if not self.metaspace["split"]:
+                return [piece]
+            starts = [0] + [i for i, c in enumerate(piece) if c == replacement and i > 0]
+            return [piece[a:b] for a, b in zip(starts, starts[1:] + [len(piece)])]
+        if not self.byte_level:
+            return [piece]
+        if self.add_prefix_space and not piece.startswith(" "):
+            piece = " " + piece
+        pretokens = self.split.findall(piece) if self.split else [piece]
+        return ["".join(byte_chars()[b] for b in p.encode("utf-8")) for p in pretokens]
+
+    @staticmethod
+    def split_added_tokens(text: str, added: dict[str, int]) -> list[tuple[str, int | None, int]]:
+        """Leftmost-longest matches of added tokens and the non-empty text between them: (piece, id or None,
+        where it starts in ``text``)."""
+        result: list[tuple[str, int | None, int]] = []
         start = plain = 0
         while start < len(text):
-            match = max((t for t in self.added if text.startswith(t, start)), key=len, default=None)
+            match = max((t for t in added if text.startswith(t, start)), key=len, default=None)
             if match is None:
                 start += 1
                 continue
             if plain < start:
-                result.append((text[plain:start], None))
-            result.append((match, self.added[match]))
+                result.append((text[plain:start], None, plain))
+            result.append((match, added[match], start))
             start = plain = start + len(match)
         if plain < len(text):
-            result.append((text[plain:], None))
+            result.append((text[plain:], None, plain))
         return result
 
     def bpe(self, word: str) -> list[str]:

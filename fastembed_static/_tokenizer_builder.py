@@ -64,6 +64,17 @@ def _build_bpe(
 
         core = BpeTokenizer
     pre = config["pre_tokenizer"]
+    byte_level = pre is not None and pre["type"] == "ByteLevel"
+    metaspace = pre is not None and pre["type"] == "Metaspace"
+    steps = config["normalizers"]
+    normalize = None if all(isinstance(step, str) for step in steps) else _bpe_normalizer(steps)
+    added = [(str(t["content"]), int(t["id"])) for t in config["added_tokens"] if not t.get("normalized")]
+    # tokenizers matches an added token with normalized=true as its normalized content, in the normalized text
+    normalized_added = [
+        (_normalized_content(str(t["content"]), steps, normalize), int(t["id"]))
+        for t in config["added_tokens"]
+        if t.get("normalized")
+    ]
     truncation = config.get("truncation")
     merges = extras["MERGES"]
     return core(
@@ -75,16 +86,56 @@ def _build_bpe(
         prefix=str(config["continuing_subword_prefix"]),
         suffix=str(config["end_of_word_suffix"]),
         ignore_merges=bool(config["ignore_merges"]),
-        normalizers=[str(step) for step in config["normalizers"]],
+        normalizers=[] if normalize is not None else [str(step) for step in steps],
         lowercase=dict(LOWER_MAP),
-        byte_chars=_bytelevel.byte_chars(),
-        split_pattern=_bytelevel.split_pattern() if pre["use_regex"] else "",
-        ascii_split_pattern=_bytelevel.split_pattern(ascii_only=True) if pre["use_regex"] else "",
-        add_prefix_space=bool(pre["add_prefix_space"]),
-        added_tokens=[(str(t["content"]), int(t["id"])) for t in config["added_tokens"]],
+        normalize=normalize,
+        byte_chars=_bytelevel.byte_chars() if byte_level else "",
+        split_pattern=_bytelevel.split_pattern() if byte_level and pre["use_regex"] else "",
+        ascii_split_pattern=_bytelevel.split_pattern(ascii_only=True) if byte_level and pre["use_regex"] else "",
+        add_prefix_space=bool(byte_level and pre["add_prefix_space"]),
+        metaspace=str(pre["replacement"]) if metaspace else "",
+        prepend_scheme=str(pre["prepend_scheme"]) if metaspace else "never",
+        metaspace_split=bool(metaspace and pre["split"]),
+        word_boundary=_word_boundary(pre, steps),
+        added_tokens=added,
+        normalized_added_tokens=[(content, i) for content, i in normalized_added if content],
         truncate_to=int(truncation["max_length"]) if truncation else -1,
         truncate_left=bool(truncation and truncation["direction"] == "left"),
     )
+
+
+def _bpe_normalizer(steps: list[Any]) -> Callable[[str], str]:
+    """BPE's normalizer steps as one function: NFC and Lowercase by name, Prepend and Replace as Unigram's."""
+    import unicodedata
+
+    from ._char_tables import LOWER_MAP
+
+    table = dict(LOWER_MAP)
+    chain: list[Callable[[str], str]] = []
+    for step in steps:
+        if step == "NFC":
+            chain.append(lambda text: text if text.isascii() else unicodedata.normalize("NFC", text))
+        elif step == "Lowercase":
+            chain.append(lambda text: text.translate(table))
+        else:
+            chain.append(_normalizer_step(step, None))
+    return _chain(chain)
+
+
+def _normalized_content(content: str, steps: list[Any], normalize: Callable[[str], str] | None) -> str:
+    if normalize is not None:
+        return normalize(content)
+    return _bpe_normalizer(steps)(content) if steps else content
+
+
+def _word_boundary(pre: dict[str, Any] | None, steps: list[Any]) -> str:
+    """The character that starts words in a piece BPE sees whole (Metaspace without split, or no pre-tokenizer
+    after a normalizer that writes spaces as one character): the core may cut the piece before it, where no merge
+    can join across (it checks the merges)."""
+    if pre is not None:
+        return str(pre["replacement"]) if pre["type"] == "Metaspace" and not pre["split"] else ""
+    spaces = [s for s in steps if isinstance(s, dict) and s["type"] == "Replace" and s["pattern"] == " "]
+    return str(spaces[-1]["content"]) if spaces and len(spaces[-1]["content"]) == 1 else ""
 
 
 def build_unigram(config: dict[str, Any], tokens: list[str], scores: str, core: Callable[..., Any] | None) -> Any:

@@ -239,15 +239,51 @@ VARIANTS: dict[str, Callable[[dict[str, Any]], None]] = {
 }
 
 
-@pytest.mark.parametrize("variant", sorted(VARIANTS))
+VARIANTS_NORMALIZED_TOKENS: dict[str, Callable[[dict[str, Any]], None]] = {
+    # <|endoftext|> as saved (normalized=true): matched as its normalized content in the normalized text
+    "normalized token, Lowercase": lambda d: d.update(normalizer={"type": "Lowercase"}),
+    "normalized token, NFC": lambda d: d.update(normalizer={"type": "NFC"}),
+    "normalized and not normalized tokens, Lowercase": lambda d: (
+        d.update(normalizer={"type": "Lowercase"}),
+        d["added_tokens"].append(
+            {
+                "id": 50257,
+                "content": "<|endoftext|>x",
+                "single_word": False,
+                "lstrip": False,
+                "rstrip": False,
+                "normalized": False,
+                "special": True,
+            }
+        ),
+        d["added_tokens"].append(
+            {
+                "id": 50258,
+                "content": "THE END",
+                "single_word": False,
+                "lstrip": False,
+                "rstrip": False,
+                "normalized": True,
+                "special": False,
+            }
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS) + sorted(VARIANTS_NORMALIZED_TOKENS))
 def test_options(variant: str, tmp_path: Path, pure_bpe_module: ModuleType) -> None:
     data = untruncated(_GPT2)
-    data["added_tokens"][0]["normalized"] = False  # normalized=true is refused with a normalizer (tested below)
-    VARIANTS[variant](data)
+    if variant in VARIANTS:
+        data["added_tokens"][0]["normalized"] = False
+        VARIANTS[variant](data)
+    else:
+        VARIANTS_NORMALIZED_TOKENS[variant](data)
     cores = Cores(write_json(tmp_path, data), pure_bpe_module)
     langs = load_multilingual()
     texts = ADVERSARIAL + gooaq_queries()[:300] + [t for items in langs.values() for t in items[:40]]
     texts += ["ΑΣ ΣΑΣ ΌΣΟΣ", "İstanbul ǅ ẞ", "e\u0301 \u212b \u1e9b\u0323", "in the end, the end; The End"]
+    texts += ["<|ENDOFTEXT|> <|endoftext|>x <|EndOfText|>X the end THE END The End", "a<|endoftext|>"]
     texts += [chr(cp) for cp in range(0, 0x3400, 7)]
     cores.check(texts)
 
@@ -408,41 +444,24 @@ def test_generated_folder_round_trip(tmp_path: Path, gpt2_table: np.ndarray) -> 
 
 REFUSED: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "dropout": (lambda d: d["model"].update(dropout=0.1), "dropout 0.1"),
-    "Metaspace": (
-        lambda d: d.update(pre_tokenizer={"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always"}),
-        "'Metaspace' (SentencePiece-style BPE",
-    ),
     "Split": (
         lambda d: d.update(pre_tokenizer={"type": "Sequence", "pretokenizers": [{"type": "Split"}]}),
         "unsupported pre_tokenizer: 'Sequence'",
     ),
-    "no pre-tokenizer": (lambda d: d.update(pre_tokenizer=None), "unsupported pre_tokenizer: none"),
     "NFKC": (lambda d: d.update(normalizer={"type": "NFKC"}), "unsupported normalizer 'NFKC'"),
-    "Replace in a Sequence": (
-        lambda d: d.update(normalizer={"type": "Sequence", "normalizers": [{"type": "NFC"}, {"type": "Replace"}]}),
-        "unsupported normalizer 'Replace' in a Sequence",
+    "regex Replace in a Sequence": (
+        lambda d: d.update(
+            normalizer={
+                "type": "Sequence",
+                "normalizers": [{"type": "NFC"}, {"type": "Replace", "pattern": {"Regex": "\\s+"}, "content": " "}],
+            }
+        ),
+        "unsupported Replace pattern {'Regex': '\\\\s+'} in a Sequence",
     ),
     "merge out of vocab": (lambda d: d["model"]["merges"].append("Ġ zzzqq"), "'zzzqq' is not in the vocabulary"),
     "merge of three": (lambda d: d["model"]["merges"].insert(0, "a b c"), "merge 1 'a b c' is not two tokens"),
     "unk not in vocab": (lambda d: d["model"].update(unk_token="<nope>"), "unk_token '<nope>' is not in the vocab"),
     "lstrip added token": (lambda d: d["added_tokens"][0].update(lstrip=True), "sets lstrip=true"),
-    "normalized added token with a normalizer": (
-        lambda d: d.update(normalizer={"type": "Lowercase"}),
-        "sets normalized=true",
-    ),
-    "normalized and not normalized added tokens": (
-        lambda d: d["added_tokens"].append(
-            {
-                "id": 50257,
-                "content": "<|zz|>",
-                "lstrip": False,
-                "rstrip": False,
-                "single_word": False,
-                "normalized": False,
-            }
-        ),
-        "some with normalized=true and some with normalized=false",
-    ),
     "vocab gap": (lambda d: d["model"]["vocab"].update({"Ġthe": 99999}), "without gaps"),
 }
 

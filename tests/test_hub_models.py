@@ -50,10 +50,12 @@ def m2v_repo() -> dict[str, bytes]:
 
 
 def bpe_repo() -> dict[str, bytes]:
-    from tokenizers import Tokenizer, models
+    from tokenizers import Tokenizer, models, pre_tokenizers
 
     files = m2v_repo()
-    files["tokenizer.json"] = Tokenizer(models.BPE({"a": 0, "b": 1}, [])).to_str().encode()
+    tokenizer = Tokenizer(models.BPE({"a": 0, "b": 1}, []))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    files["tokenizer.json"] = tokenizer.to_str().encode()
     return files
 
 
@@ -108,8 +110,11 @@ def test_model2vec_model_from_hub(fake_hub: FakeHub) -> None:
 
 
 def test_unsupported_tokenizer_is_refused(fake_hub: FakeHub) -> None:
-    """A BPE without a pre-tokenizer (byte-level BPE is supported; this is not it), refused by name."""
-    with pytest.raises(GenerationError, match=r"tokenizer.json: unsupported pre_tokenizer: none.*byte-level BPE only"):
+    """A BPE with the Whitespace pre-tokenizer (byte-level and SentencePiece-style BPE are supported; this is
+    neither), refused by name."""
+    with pytest.raises(
+        GenerationError, match=r"tokenizer.json: unsupported pre_tokenizer: 'Whitespace'.*ByteLevel, Metaspace or none"
+    ):
         StaticModel.from_pretrained(BPE_ID)
 
 

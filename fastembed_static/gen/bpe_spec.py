@@ -1,12 +1,16 @@
-"""Read a byte-level ``BPE`` ``tokenizer.json`` (GPT-2, RoBERTa and their distillations) and keep what the runtime
-needs, refusing by name what it cannot reproduce.
+"""Read a ``BPE`` ``tokenizer.json`` and keep what the runtime needs, refusing by name what it cannot reproduce:
+byte-level BPE (GPT-2, RoBERTa and their distillations) and SentencePiece-style BPE (Llama, Mistral, TinyLlama,
+OpenLLaMA: ``byte_fallback``, ``fuse_unk``, ``<unk>``, the text's spaces written as ``▁``).
 
 Supported: model ``BPE`` (merges as ``"a b"`` strings or ``[a, b]`` pairs, ``unk_token``, ``fuse_unk``,
-``byte_fallback``, ``ignore_merges``, ``continuing_subword_prefix``, ``end_of_word_suffix``; ``dropout`` null or 0),
-pre-tokenizer ``ByteLevel`` (``add_prefix_space``, ``use_regex``; ``trim_offsets`` only moves offsets), normalizer
-null, ``NFC``, ``Lowercase`` or a ``Sequence`` of those. The decoder and post-processor do not change the ids of
-``encode(text, add_special_tokens=False)`` and are not read. SentencePiece-style BPE (``Metaspace``) is refused for
-now, by name.
+``byte_fallback``, ``ignore_merges``, ``continuing_subword_prefix``, ``end_of_word_suffix``; ``dropout`` null or 0);
+pre-tokenizer ``ByteLevel`` (``add_prefix_space``, ``use_regex``; ``trim_offsets`` only moves offsets), ``Metaspace``
+(``replacement``, ``prepend_scheme`` first / always / never or the legacy ``add_prefix_space``, ``split``) or none
+(the whole normalized text is one word: the legacy Llama files); normalizer null, ``NFC``, ``Lowercase``,
+``Prepend``, ``Replace`` (a literal string, or the regex ``" {2,}"``) or a ``Sequence`` of those; added tokens
+matched in the raw text (``normalized`` false) or in the normalized text (``normalized`` true: matched as their
+normalized content, as tokenizers does). The decoder and post-processor do not change the ids of
+``encode(text, add_special_tokens=False)`` and are not read.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from .errors import GenerationError
+from .sentencepiece import metaspace_settings, prepend_step, replace_step
 from .tokenizer_spec import AddedToken, _added_tokens, _truncation, vocab_tokens
 
-BPE_NORMALIZERS = ("NFC", "Lowercase")
+BPE_NORMALIZERS = ("NFC", "Lowercase")  # written as their names; Prepend and Replace as objects (as for Unigram)
 
 
 @dataclass(frozen=True)
@@ -32,10 +37,10 @@ class BpeSpec:
     fuse_unk: bool
     byte_fallback: bool
     ignore_merges: bool
-    normalizers: list[str]  # "NFC" / "Lowercase", applied in this order
-    add_prefix_space: bool
-    use_regex: bool
+    normalizers: list[str | dict[str, Any]]  # "NFC" / "Lowercase" / a Prepend or Replace step, in this order
+    pre_tokenizer: dict[str, Any] | None  # ByteLevel or Metaspace settings; None: no pre-tokenizer
     added_tokens: list[AddedToken]
+    normalized: frozenset[str]  # the added tokens matched in the normalized text
     truncation_max_length: int | None
     truncation_direction: str
 
@@ -49,11 +54,7 @@ class BpeSpec:
         return {
             "model": "BPE",
             "normalizers": list(self.normalizers),
-            "pre_tokenizer": {
-                "type": "ByteLevel",
-                "add_prefix_space": self.add_prefix_space,
-                "use_regex": self.use_regex,
-            },
+            "pre_tokenizer": None if self.pre_tokenizer is None else dict(self.pre_tokenizer),
             "unk_token": self.unk_token,
             "unk_id": self.unk_id,
             "continuing_subword_prefix": self.continuing_subword_prefix,
@@ -62,7 +63,11 @@ class BpeSpec:
             "byte_fallback": self.byte_fallback,
             "ignore_merges": self.ignore_merges,
             "merges": len(self.merges),
-            "added_tokens": [{"content": t.content, "id": t.id, "special": t.special} for t in self.added_tokens],
+            "added_tokens": [
+                {"content": t.content, "id": t.id, "special": t.special}
+                | ({"normalized": True} if t.content in self.normalized else {})
+                for t in self.added_tokens
+            ],
             "truncation": (
                 None
                 if self.truncation_max_length is None
@@ -78,7 +83,15 @@ class BpeSpec:
 def read_bpe(path: Path, data: dict[str, Any]) -> BpeSpec:
     model = data["model"]
     normalizers = _normalizers(path, data.get("normalizer"))
-    add_prefix_space, use_regex = _pre_tokenizer(path, data.get("pre_tokenizer"))
+    pre_tokenizer = _pre_tokenizer(path, data.get("pre_tokenizer"))
+    if pre_tokenizer and pre_tokenizer["type"] == "Metaspace" and pre_tokenizer["prepend_scheme"] == "first":
+        for step in normalizers:
+            if isinstance(step, dict) and step["type"] == "Replace" and not step["content"]:
+                # The first pre-token is the one at offset 0 of the original text: a normalizer that deletes
+                # characters moves it (tokenizers' offsets), which is not reproduced.
+                raise GenerationError(
+                    path, "unsupported: a Replace normalizer that deletes text before Metaspace prepend_scheme first"
+                )
     dropout = model.get("dropout")
     if dropout is not None and dropout != 0:
         raise GenerationError(path, f"unsupported BPE dropout {dropout!r}: dropout makes tokenization random")
@@ -91,12 +104,8 @@ def read_bpe(path: Path, data: dict[str, Any]) -> BpeSpec:
     if unk_token is not None and (not isinstance(unk_token, str) or unk_token not in vocab):
         raise GenerationError(path, f"BPE unk_token {unk_token!r} is not in the vocabulary")
     merges = _merges(path, model.get("merges"), vocab, prefix)
-    added = _added_tokens(path, data, vocab, normalized_ok=not normalizers)
-    kinds = {bool(entry.get("normalized", False)) for entry in data.get("added_tokens") or []}
-    if len(kinds) > 1:  # tokenizers matches the two kinds in two passes, which one leftmost-longest pass is not
-        raise GenerationError(
-            path, "unsupported added tokens: some with normalized=true and some with normalized=false"
-        )
+    added = _added_tokens(path, data, vocab, normalized_ok=True)
+    normalized = frozenset(entry["content"] for entry in data.get("added_tokens") or [] if entry.get("normalized"))
     for token in (*tokens, *(t.content for t in added)):
         if not token.isascii():
             try:
@@ -113,9 +122,9 @@ def read_bpe(path: Path, data: dict[str, Any]) -> BpeSpec:
         continuing_subword_prefix=prefix,
         end_of_word_suffix=suffix,
         normalizers=normalizers,
-        add_prefix_space=add_prefix_space,
-        use_regex=use_regex,
+        pre_tokenizer=pre_tokenizer,
         added_tokens=added,
+        normalized=normalized,
         fuse_unk=_bool(path, model, "fuse_unk"),
         byte_fallback=_bool(path, model, "byte_fallback"),
         ignore_merges=_bool(path, model, "ignore_merges"),
@@ -123,7 +132,7 @@ def read_bpe(path: Path, data: dict[str, Any]) -> BpeSpec:
     )
 
 
-def _normalizers(path: Path, normalizer: Any) -> list[str]:
+def _normalizers(path: Path, normalizer: Any) -> list[str | dict[str, Any]]:
     """The normalizer as a flat list of supported steps; anything else refused by name."""
     if normalizer is None:
         return []
@@ -132,42 +141,51 @@ def _normalizers(path: Path, normalizer: Any) -> list[str]:
         steps = normalizer.get("normalizers")
         if not isinstance(steps, list):
             raise GenerationError(path, "normalizer Sequence without a list of normalizers")
-        result: list[str] = []
+        result: list[str | dict[str, Any]] = []
         for step in steps:
             step_kind = step.get("type") if isinstance(step, dict) else None
             if step_kind == "Sequence":
                 result += _normalizers(path, step)
-            elif step_kind in BPE_NORMALIZERS:
-                result.append(step_kind)
             else:
-                raise GenerationError(
-                    path, f"unsupported normalizer {step_kind!r} in a Sequence{_SUPPORTED_NORMALIZERS}"
-                )
+                result.append(_step(path, step, " in a Sequence"))
         return result
+    return [_step(path, normalizer, "")]
+
+
+def _step(path: Path, step: Any, where: str) -> str | dict[str, Any]:
+    kind = step.get("type") if isinstance(step, dict) else None
     if kind in BPE_NORMALIZERS:
-        return [kind]
-    raise GenerationError(path, f"unsupported normalizer {kind!r}{_SUPPORTED_NORMALIZERS}")
+        return str(kind)
+    if kind == "Prepend":
+        return prepend_step(path, step)
+    if kind == "Replace":
+        return replace_step(path, step, where)
+    raise GenerationError(path, f"unsupported normalizer {kind!r}{where}{_SUPPORTED_NORMALIZERS}")
 
 
 _SUPPORTED_NORMALIZERS = (
-    "; fastembed-static reproduces BPE tokenizers whose normalizer is null, NFC, Lowercase or a Sequence of those"
+    "; fastembed-static reproduces BPE tokenizers whose normalizer is null, NFC, Lowercase, Prepend, Replace or a"
+    " Sequence of those"
 )
 
 
-def _pre_tokenizer(path: Path, pre: Any) -> tuple[bool, bool]:
+def _pre_tokenizer(path: Path, pre: Any) -> dict[str, Any] | None:
+    if pre is None:
+        return None  # the legacy SentencePiece-style files: the normalizer writes the spaces as ▁
     kind = pre.get("type") if isinstance(pre, dict) else None
+    if kind == "Metaspace":
+        return {"type": "Metaspace", **metaspace_settings(path, pre, ("first", "always", "never"))}
     if kind != "ByteLevel":
-        why = (
-            " (SentencePiece-style BPE: not supported yet)"
-            if kind == "Metaspace"
-            else "; fastembed-static reproduces byte-level BPE only (pre-tokenizer ByteLevel)"
+        raise GenerationError(
+            path,
+            f"unsupported pre_tokenizer: {kind!r}; fastembed-static reproduces BPE with the pre-tokenizer ByteLevel,"
+            " Metaspace or none",
         )
-        raise GenerationError(path, f"unsupported pre_tokenizer: {'none' if pre is None else repr(kind)}{why}")
     add_prefix_space = pre.get("add_prefix_space", True)
     use_regex = pre.get("use_regex", True)
     if not isinstance(add_prefix_space, bool) or not isinstance(use_regex, bool):
         raise GenerationError(path, "ByteLevel.add_prefix_space and ByteLevel.use_regex must be true or false")
-    return add_prefix_space, use_regex
+    return {"type": "ByteLevel", "add_prefix_space": add_prefix_space, "use_regex": use_regex}
 
 
 def _optional_str(path: Path, model: dict[str, Any], key: str) -> str:

@@ -183,7 +183,8 @@ def _component(path: Path, data: dict[str, Any], key: str, expected: str) -> dic
         raise GenerationError(
             path,
             f"unsupported {key}: {found}; fastembed-static reproduces WordPiece (BertNormalizer + BertPreTokenizer +"
-            f" WordPiece), Unigram and byte-level BPE tokenizers (for WordPiece this {key} must be {expected})",
+            f" WordPiece), Unigram and BPE (byte-level or SentencePiece-style) tokenizers (for WordPiece this {key}"
+            f" must be {expected})",
         )
     return component
 
@@ -199,8 +200,7 @@ def _added_tokens(
     path: Path, data: dict[str, Any], vocab: dict[str, int], allow_strip: bool = False, *, normalized_ok: bool = False
 ) -> list[AddedToken]:
     """The added tokens; ``allow_strip``: ``lstrip``/``rstrip`` are kept (Unigram); ``normalized_ok``:
-    ``normalized: true`` is accepted (BPE whose normalizer is the identity, so matching in the normalized text is
-    matching in the raw text)."""
+    ``normalized: true`` is accepted (BPE, whose core matches such tokens in the normalized text, as tokenizers)."""
     entries = data.get("added_tokens") or []
     if not isinstance(entries, list):
         raise GenerationError(path, "added_tokens must be a list")

@@ -19,8 +19,7 @@ from typing import Any
 
 from .._precompiled import CharsmapError, mapping
 from .errors import GenerationError
-
-REGEX_PATTERNS = frozenset({" {2,}"})  # Replace regexes whose Python re meaning is the same as Oniguruma's
+from .sentencepiece import metaspace_settings, prepend_step, replace_step
 
 
 def read_unigram(path: Path, data: dict[str, Any], model: dict[str, Any]) -> dict[str, Any]:
@@ -91,28 +90,14 @@ def _normalizers(path: Path, normalizer: Any) -> tuple[list[dict[str, Any]], dic
                 raise GenerationError(path, f"Precompiled precompiled_charsmap is invalid: {e}") from None
             steps.append({"type": "Precompiled"})
         elif kind == "Replace":
-            pattern, content = part.get("pattern"), part.get("content")
-            if not isinstance(pattern, dict) or not isinstance(content, str):
-                raise GenerationError(path, f"unsupported Replace normalizer {part!r}")
-            if isinstance(pattern.get("String"), str) and pattern["String"]:
-                steps.append({"type": "Replace", "pattern": pattern["String"], "regex": False, "content": content})
-            elif pattern.get("Regex") in REGEX_PATTERNS:
-                steps.append({"type": "Replace", "pattern": pattern["Regex"], "regex": True, "content": content})
-            else:
-                raise GenerationError(
-                    path,
-                    f"unsupported Replace pattern {pattern!r}{where} (only literal strings and"
-                    f" the regexes {sorted(REGEX_PATTERNS)} are reproduced)",
-                )
+            steps.append(replace_step(path, part, where))
         elif kind == "Strip":
             left, right = part.get("strip_left", part.get("left")), part.get("strip_right", part.get("right"))
             if not isinstance(left, bool) or not isinstance(right, bool):
                 raise GenerationError(path, f"unsupported Strip normalizer {part!r}")
             steps.append({"type": "Strip", "left": left, "right": right})
         elif kind == "Prepend":
-            if not isinstance(part.get("prepend"), str):
-                raise GenerationError(path, f"unsupported Prepend normalizer {part!r}")
-            steps.append({"type": "Prepend", "prepend": part["prepend"]})
+            steps.append(prepend_step(path, part))
         else:
             raise GenerationError(
                 path,
@@ -132,26 +117,7 @@ def _pre_tokenizer(path: Path, pre: Any) -> dict[str, Any]:
             f"unsupported pre_tokenizer {names or kind!r}; fastembed-static reproduces Metaspace, alone or after"
             " WhitespaceSplit, for Unigram tokenizers",
         )
-    metaspace = steps[-1]
-    replacement = metaspace.get("replacement", "\u2581")
-    if not isinstance(replacement, str) or len(replacement) != 1 or replacement == " ":
-        raise GenerationError(path, f"unsupported Metaspace replacement {replacement!r}")
-    scheme = metaspace.get("prepend_scheme")
-    if scheme is None:
-        legacy = metaspace.get("add_prefix_space", True)
-        if not isinstance(legacy, bool):
-            raise GenerationError(path, f"Metaspace add_prefix_space must be true or false, not {legacy!r}")
-        scheme = "always" if legacy else "never"
-    if scheme not in ("always", "never"):
-        raise GenerationError(
-            path, f"unsupported Metaspace prepend_scheme {scheme!r} (always and never are reproduced; 'first' is not)"
-        )
-    split = metaspace.get("split", True)
-    if not isinstance(split, bool):
-        raise GenerationError(path, f"Metaspace split must be true or false, not {split!r}")
     return {
         "whitespace_split": names[0] == "WhitespaceSplit",
-        "replacement": replacement,
-        "prepend_scheme": scheme,
-        "split": split,
+        **metaspace_settings(path, steps[-1], ("always", "never")),
     }
