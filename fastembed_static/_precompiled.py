@@ -162,11 +162,43 @@ class Charsmap:
             for cp in range(start, end + 1)
         )
         self.space_re = re.compile(f"(?<!{_one_of(prepend)})( )(?!{_one_of(followers)})")
+        # Sharper, still conservative: a cluster's whole lookup differs from character-by-character only when its
+        # first character is a one-character key (then the rest of the cluster is dropped) or its first two
+        # characters begin a longer key. Text where no one-character key is followed by a character that can
+        # extend its cluster, and no two adjacent characters begin a longer key, is translated directly.
+        singles = "".join(k for k in keys if len(k) == 1)
+        parts = [_one_of(singles) + f"(?={_one_of(followers)})"]
+        singles_anything = "".join(c for c in singles if g.code(ord(c)) & 15 in (g.PREPEND, g.CR))
+        if singles_anything:
+            parts.append(_one_of(singles_anything) + "(?=.)")
+        self.single_cluster_re = re.compile("|".join(parts), re.DOTALL)
+        self.pairs: frozenset[str] = frozenset(k[:2] for k in keys if len(k) >= 2)
+        firsts = "".join({k[0] for k in self.pairs})
+        seconds = "".join({k[1] for k in self.pairs})
+        self.pair_re = re.compile(f"{_one_of(firsts)}(?={_one_of(seconds)})") if self.pairs else None
         self.cache: dict[str, str] = {}
+
+    def _needs_clusters(self, text: str) -> bool:
+        """Whether some cluster of ``text`` may normalize otherwise than its characters one by one."""
+        if self.single_cluster_re.search(text) is not None:
+            return True
+        pair_re = self.pair_re
+        if pair_re is not None:
+            pairs = self.pairs
+            for match in pair_re.finditer(text):
+                at = match.start()
+                if text[at : at + 2] in pairs:
+                    return True
+        return False
 
     def normalize(self, text: str) -> str:
         cluster_re = self.cluster_re
-        if cluster_re is None or self.follower_re.search(text) is None or cluster_re.search(text) is None:
+        if (
+            cluster_re is None
+            or self.follower_re.search(text) is None
+            or cluster_re.search(text) is None
+            or not self._needs_clusters(text)
+        ):
             return text if self.single_re.search(text) is None else text.translate(self.table)
         out: list[str] = []
         cache = self.cache
