@@ -161,7 +161,7 @@ class UnigramTokenizer:
     ) -> None:
         self.vocab: dict[str, int] = {token: i for i, token in enumerate(tokens)}
         self.scores = scores
-        self.trie = Trie(tokens)
+        self.trie = Trie([token[::-1] for token in tokens])  # reversed: Viterbi walks back from each end
         # Each id boxed once: the lattice and the cached id lists share these objects instead of boxing a new int
         # for every store (mypyc unboxes what it reads from a list[int]; a list[object] it copies as is).
         self.id_objects: list[object] = list(range(len(tokens)))
@@ -186,6 +186,9 @@ class UnigramTokenizer:
         self.added_re: re.Pattern[str] | None = (
             re.compile("|".join([re.escape(t) for t in ordered])) if ordered else None
         )
+        firsts = sorted({t[0][:1] for t in added_tokens})
+        # The first characters of the added tokens, when few (else empty: the regex always searches)
+        self.added_firsts: list[str] = firsts if len(firsts) <= 4 and "" not in firsts else []
         self.truncate_to = truncate_to
         self.truncate_left = truncate_left
         self.cache: dict[str, list[int]] = {}
@@ -201,6 +204,14 @@ class UnigramTokenizer:
                 raise BadTextError(f"lone surrogate U+{ord(bad.group()):04X} at character {bad.start()}")
         ids: list[int] = []
         added_re = self.added_re
+        if added_re is not None and self.added_firsts:
+            seen = False
+            for first_char in self.added_firsts:  # a few first characters: `in` is faster than a regex search
+                if first_char in text:
+                    seen = True
+                    break
+            if not seen:
+                added_re = None
         if added_re is None:
             self._encode_plain(text, ids, lattice)
         else:
@@ -277,8 +288,6 @@ class UnigramTokenizer:
         best = lattice.best
         starts = lattice.starts
         node_ids = lattice.node_ids
-        for k in range(n + 1):
-            starts[k] = -1
         trie = self.trie
         cells = trie.cells
         mask = trie.mask
@@ -287,13 +296,18 @@ class UnigramTokenizer:
         id_objects = self.id_objects
         unk_object = id_objects[self.unk_id]
         best[0] = 0.0
-        for i in range(n):
-            here = best[i]
-            single = False
+        # Pull form: for each end j, the tokens ending there are found by walking the trie of reversed tokens
+        # from piece[j - 1] backwards, so each position's best is written once. Candidates come in decreasing
+        # start order; ``>=`` keeps the one with the smallest start among equal scores, the one tokenizers keeps
+        # (its lattice tries start positions in increasing order and replaces only on a strictly better score).
+        for j in range(1, n + 1):
+            top = 0.0
+            top_start = -1
+            top_id: object = unk_object
             node = 0
-            j = i
-            while j < n:
-                cp = ord(piece[j])
+            k = j - 1
+            while k >= 0:
+                cp = ord(piece[k])
                 node_low = node & TRIE_LOW_MASK
                 node_high = node >> TRIE_LOW_BITS
                 slot = ((node * TRIE_MUL_NODE) ^ (cp * TRIE_MUL_CP)) >> 7 & mask
@@ -307,23 +321,24 @@ class UnigramTokenizer:
                     found = ord(cells[at])
                 if found == TRIE_EMPTY:
                     break
-                node = slot + 1
-                j += 1
                 token_id = ord(cells[at + 2]) - 1
                 if token_id >= 0:
-                    score = scores[token_id] + here
-                    if starts[j] < 0 or score > best[j]:
-                        best[j] = score
-                        starts[j] = i
-                        node_ids[j] = id_objects[token_id]
-                    if j == i + 1:
-                        single = True
-            if not single:
-                score = unk_score + here
-                if starts[i + 1] < 0 or score > best[i + 1]:
-                    best[i + 1] = score
-                    starts[i + 1] = i
-                    node_ids[i + 1] = unk_object
+                    score = scores[token_id] + best[k]
+                    if top_start < 0 or score >= top:
+                        top = score
+                        top_start = k
+                        top_id = id_objects[token_id]
+                elif k == j - 1:  # piece[j - 1] alone is not a token: the unknown token covers it
+                    top = unk_score + best[k]
+                    top_start = k
+                node = slot + 1
+                k -= 1
+            if top_start < 0:  # not even the first character of the walk is in the trie
+                top = unk_score + best[j - 1]
+                top_start = j - 1
+            best[j] = top
+            starts[j] = top_start
+            node_ids[j] = top_id
         out: list[object] = []
         end = n
         fused_end = -1
