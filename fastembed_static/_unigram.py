@@ -9,8 +9,9 @@ then serves it from a per-tokenizer cache.
 
 from __future__ import annotations
 
+import array
 import re
-import struct
+import sys
 from collections.abc import Callable
 from typing import Final, cast
 
@@ -119,8 +120,12 @@ class Trie:
 
 
 def _as_str(values: list[int]) -> str:
-    """``values`` (each below 0x110000) as the code points of a str."""
-    return struct.pack(f"<{len(values)}I", *values).decode("utf-32-le", "surrogatepass")
+    """``values`` (each below 0x110000) as the code points of a str (through a 4-byte array: no big tuple)."""
+    code = "I" if array.array("I").itemsize == 4 else "L"
+    if array.array(code).itemsize != 4:
+        return "".join([chr(v) for v in values])
+    data = array.array(code, values).tobytes()
+    return data.decode("utf-32-le" if sys.byteorder == "little" else "utf-32-be", "surrogatepass")
 
 
 class Lattice:
