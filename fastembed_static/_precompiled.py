@@ -205,7 +205,7 @@ class Charsmap:
         for piece in self.space_re.split(text):
             done = cache.get(piece)
             if done is None:
-                if cluster_re.search(piece) is None:
+                if cluster_re.search(piece) is None or not self._needs_clusters(piece):
                     done = piece.translate(self.table)
                 else:
                     done = normalize_clusters(piece, self.keys)

@@ -15,6 +15,11 @@ import sys
 from collections.abc import Callable
 from typing import Final, cast
 
+try:  # mypyc compiles i64 variables to C integers; plain Python (and a runtime without mypy) uses int
+    from mypy_extensions import i64
+except ImportError:  # pragma: no cover - mypy_extensions comes with mypy, which builds the compiled core
+    i64 = int  # type: ignore[misc]
+
 from fastembed_static._tokenizer import BadTextError  # absolute: tests load this file alone as the pure twin
 
 _SURROGATE: Final = re.compile("[" + chr(0xD800) + "-" + chr(0xDFFF) + "]")
@@ -305,37 +310,38 @@ class UnigramTokenizer:
         # from piece[j - 1] backwards, so each position's best is written once. Candidates come in decreasing
         # start order; ``>=`` keeps the one with the smallest start among equal scores, the one tokenizers keeps
         # (its lattice tries start positions in increasing order and replaces only on a strictly better score).
+        mask64: i64 = mask
         for j in range(1, n + 1):
             top = 0.0
             top_start = -1
             top_id: object = unk_object
-            node = 0
-            k = j - 1
+            node: i64 = 0
+            k: i64 = j - 1
             while k >= 0:
-                cp = ord(piece[k])
-                node_low = node & TRIE_LOW_MASK
-                node_high = node >> TRIE_LOW_BITS
-                slot = ((node * TRIE_MUL_NODE) ^ (cp * TRIE_MUL_CP)) >> 7 & mask
-                at = slot * 4
-                found = ord(cells[at])
+                cp: i64 = ord(piece[k])
+                node_low: i64 = node & TRIE_LOW_MASK
+                node_high: i64 = node >> TRIE_LOW_BITS
+                slot: i64 = ((node * TRIE_MUL_NODE) ^ (cp * TRIE_MUL_CP)) >> 7 & mask64
+                at: i64 = slot * 4
+                found: i64 = ord(cells[at])
                 while found != TRIE_EMPTY and not (
                     found == node_low and ord(cells[at + 1]) == cp and ord(cells[at + 3]) == node_high
                 ):  # Trie.child, inline
-                    slot = (slot + 1) & mask
+                    slot = (slot + 1) & mask64
                     at = slot * 4
                     found = ord(cells[at])
                 if found == TRIE_EMPTY:
                     break
-                token_id = ord(cells[at + 2]) - 1
+                token_id: i64 = ord(cells[at + 2]) - 1
                 if token_id >= 0:
                     score = scores[token_id] + best[k]
                     if top_start < 0 or score >= top:
                         top = score
-                        top_start = k
+                        top_start = int(k)
                         top_id = id_objects[token_id]
                 elif k == j - 1:  # piece[j - 1] alone is not a token: the unknown token covers it
                     top = unk_score + best[k]
-                    top_start = k
+                    top_start = int(k)
                 node = slot + 1
                 k -= 1
             if top_start < 0:  # not even the first character of the walk is in the trie
