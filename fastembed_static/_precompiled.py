@@ -131,7 +131,9 @@ class Charsmap:
     def __init__(self, keys: dict[str, str]) -> None:
         self.keys = keys
         self.table: dict[int, str] = {ord(k): v for k, v in keys.items() if len(k) == 1}
-        self.single_re = re.compile(_one_of("".join(k for k in keys if len(k) == 1)))  # text translate changes
+        singles = "".join([chr(c) for c in self.table])
+        singles_class = _one_of(singles)
+        self.single_re = re.compile(singles_class)  # text translate changes
         starts = sorted({k[0] for k in keys})
         # A cluster of several characters, shorter than 6 bytes, that starts with a key's first character: only
         # then can whole-cluster lookup differ from character-by-character lookup.
@@ -147,7 +149,8 @@ class Charsmap:
         starts_text = "".join(starts)
         # Cheap first test: most text has no character that can extend a cluster at all.
         self.follower_re = re.compile(_one_of(followers + anything))
-        parts = [_one_of(starts_text) + _one_of(followers)]
+        followers_class = _one_of(followers)
+        parts = [_one_of(starts_text) + followers_class]
         if anything:
             parts.append(_one_of(anything) + ".")
         self.cluster_re = re.compile("|".join(parts), re.DOTALL) if starts else None
@@ -161,18 +164,17 @@ class Charsmap:
             if code & 15 == g.PREPEND
             for cp in range(start, end + 1)
         )
-        self.space_re = re.compile(f"(?<!{_one_of(prepend)})( )(?!{_one_of(followers)})")
+        self.space_re = re.compile(f"(?<!{_one_of(prepend)})( )(?!{followers_class})")
         # Sharper, still conservative: a cluster's whole lookup differs from character-by-character only when its
         # first character is a one-character key (then the rest of the cluster is dropped) or its first two
         # characters begin a longer key. Text where no one-character key is followed by a character that can
         # extend its cluster, and no two adjacent characters begin a longer key, is translated directly.
-        singles = "".join(k for k in keys if len(k) == 1)
-        parts = [_one_of(singles) + f"(?={_one_of(followers)})"]
+        parts = [singles_class + f"(?={followers_class})"]
         singles_anything = "".join(c for c in singles if g.code(ord(c)) & 15 in (g.PREPEND, g.CR))
         if singles_anything:
             parts.append(_one_of(singles_anything) + "(?=.)")
         self.single_cluster_re = re.compile("|".join(parts), re.DOTALL)
-        self.pairs: frozenset[str] = frozenset(k[:2] for k in keys if len(k) >= 2)
+        self.pairs: set[str] = {k[:2] for k in keys if len(k) > 1}
         firsts = "".join({k[0] for k in self.pairs})
         seconds = "".join({k[1] for k in self.pairs})
         self.pair_re = re.compile(f"{_one_of(firsts)}(?={_one_of(seconds)})") if self.pairs else None
