@@ -15,6 +15,7 @@ which a character that starts some key is followed by a character that can exten
 
 from __future__ import annotations
 
+import operator
 import re
 import struct
 
@@ -174,10 +175,12 @@ class Charsmap:
         if singles_anything:
             parts.append(_one_of(singles_anything) + "(?=.)")
         self.single_cluster_re = re.compile("|".join(parts), re.DOTALL)
-        self.pairs: set[str] = {k[:2] for k in keys if len(k) > 1}
-        firsts = "".join({k[0] for k in self.pairs})
-        seconds = "".join({k[1] for k in self.pairs})
-        self.pair_re = re.compile(f"{_one_of(firsts)}(?={_one_of(seconds)})") if self.pairs else None
+        # The first two characters of every key (one-character keys too: harmless, only more conservative), sliced
+        # in C: a Python loop over the 224,711 keys of an XLM-R charsmap costs tens of milliseconds of load.
+        self.pairs: set[str] = set(map(operator.itemgetter(slice(0, 2)), keys))
+        firsts = "".join({k[0] for k in self.pairs if len(k) == 2})
+        seconds = "".join({k[1] for k in self.pairs if len(k) == 2})
+        self.pair_re = re.compile(f"{_one_of(firsts)}(?={_one_of(seconds)})") if firsts else None
         self.cache: dict[str, str] = {}
 
     def _needs_clusters(self, text: str) -> bool:
