@@ -1,15 +1,20 @@
 """Speed of a Unigram (XLM-R style SentencePiece) model on multilingual text, one thread, side by side:
-fastembed-static, laghu + laghu-rs (Rust Unigram) and static-embed-runner (pure-Python Unigram).
+fastembed-static, laghu + laghu-rs (Rust Unigram), static-embed-runner (pure-Python Unigram) and HF tokenizers
+(Rust, RAYON_NUM_THREADS=1) followed by the same numpy mean pooling as fastembed-static.
 
-    python ci/unigram_speed.py [--rounds 5] [--texts N]
+    python ci/unigram_speed.py [--rounds 3] [--passes 3] [--texts N]
 
 The model: tests/data/unigram's XLM-R-converted tokenizer with the hub XLM-R normalizer / pre-tokenizer (as
 tests/test_unigram_parity.py builds it) and a random 31,998 x 256 float32 table, in the sentence-transformers layout
-(fastembed-static, static-embed-runner) and the model2vec layout (laghu). Texts: tests/data/multilingual.jsonl.xz,
-34 languages. Each system encodes all texts once cold (a fresh model: empty caches), then ``--rounds`` more times;
-the table gives the cold time and the median of the rounds, with ``uptime``'s load before and after. Vectors are
-checked against fastembed-static's first (laghu, like model2vec, drops unknown tokens: compared on texts
-without). Needs the bench extra (laghu, laghu-rs, static-embed-runner) and threadpoolctl. Runs from any directory.
+(fastembed-static, static-embed-runner, tokenizers) and the model2vec layout (laghu). Texts:
+tests/data/multilingual.jsonl.xz, 34 languages. Each round runs every system in a fresh process (systems
+interleaved): it loads the model (timed: what ``from_pretrained`` / ``load`` costs once the model files are on disk;
+fastembed-static's one-time generation of its model folder is timed once, before the rounds), encodes all texts
+once (the first pass: what a user of a fresh process sees, all caches empty), then ``--passes`` more times (warm:
+median). The table gives the median over rounds of each, wall clock and the process's CPU time (less sensitive to
+other jobs on a shared machine), with ``uptime``'s load before and after. Vectors are checked against
+fastembed-static's (laghu, like model2vec, drops unknown tokens: compared on texts without). Needs the bench extra
+(laghu, laghu-rs, static-embed-runner), tokenizers and threadpoolctl. Runs from any directory.
 """
 
 from __future__ import annotations
@@ -70,80 +75,172 @@ def uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
 
 
+SYSTEMS = ("fastembed-static", "laghu+laghu-rs", "static-embed-runner", "tokenizers")
+
+
+def loader(name: str, st: Path, m2v: Path, cache: Path) -> Callable[[], Callable[[list[str]], Any]]:
+    """A function that loads system ``name``'s model and returns its encode(texts) -> vectors (one thread)."""
+
+    def fastembed() -> Callable[[list[str]], Any]:
+        import fastembed_static
+
+        model = fastembed_static.StaticModel.from_pretrained(st, cache_dir=cache)
+        return lambda batch: model.encode(batch, threads=1, normalize=False)
+
+    def laghu_rs() -> Callable[[list[str]], Any]:
+        import laghu
+
+        model = laghu.load(str(m2v), fallback=False)
+        if getattr(model.tokenizer, "rs", None) is None:
+            raise RuntimeError("laghu did not take its Rust path for this tokenizer")
+        model.tokenizer.threads = 1
+        return lambda batch: model.encode(batch, max_length=None, batch_size=1024)
+
+    def runner() -> Callable[[list[str]], Any]:
+        import static_embed_runner
+        from threadpoolctl import ThreadpoolController
+
+        blas = ThreadpoolController()
+        model = static_embed_runner.StaticEmbedRunner.load(str(st), tokenizer_backend="lite")
+
+        def encode(batch: list[str]) -> Any:
+            with blas.limit(limits=1, user_api="blas"):
+                parts = [model.encode(batch[i : i + 1024], normalize=False) for i in range(0, len(batch), 1024)]
+            return np.concatenate(parts)
+
+        return encode
+
+    def hf_tokenizers() -> Callable[[list[str]], Any]:
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        from fastembed_static._pooling import mean_pool
+
+        tokenizer = Tokenizer.from_file(str(st / "tokenizer.json"))
+        table = load_file(str(st / "model.safetensors"))["embedding.weight"]
+
+        def encode(batch: list[str]) -> Any:
+            parts = []
+            for i in range(0, len(batch), 1024):
+                encodings = tokenizer.encode_batch(batch[i : i + 1024], add_special_tokens=False)
+                ids = np.fromiter((t for e in encodings for t in e.ids), dtype=np.intp)
+                lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.intp, count=len(encodings))
+                parts.append(mean_pool(table, ids, lengths))
+            return np.concatenate(parts)
+
+        return encode
+
+    return {"fastembed-static": fastembed, "laghu+laghu-rs": laghu_rs, "static-embed-runner": runner}.get(
+        name, hf_tokenizers
+    )
+
+
+def child(name: str, folder: Path, limit: int | None, passes: int, vectors: Path | None) -> int:
+    """One system in this (fresh) process: prints a JSON line {load, first, warm} or {error}."""
+    texts = texts_of(limit)
+    start = time.perf_counter()
+    try:
+        encode = loader(name, folder / "st", folder / "m2v", folder / "cache")()
+    except Exception as e:  # noqa: BLE001 - a peer that cannot run this model is reported, not fatal
+        print(json.dumps({"error": f"{type(e).__name__}: {e}"}))
+        return 0
+    load = time.perf_counter() - start
+    start, cpu = time.perf_counter(), time.process_time()
+    first = np.asarray(encode(texts), dtype=np.float32)
+    first_time, first_cpu = time.perf_counter() - start, time.process_time() - cpu
+    warm, warm_cpu = [], []
+    for _ in range(passes):
+        start, cpu = time.perf_counter(), time.process_time()
+        encode(texts)
+        warm.append(time.perf_counter() - start)
+        warm_cpu.append(time.process_time() - cpu)
+    if vectors is not None:
+        np.save(vectors, first)
+    result = {"load": load, "first": first_time, "warm": statistics.median(warm)}
+    result.update({"first_cpu": first_cpu, "warm_cpu": statistics.median(warm_cpu)})
+    print(json.dumps(result))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--texts", type=int, default=None)
+    parser.add_argument("--rounds", type=int, default=3, help="fresh processes per system (median over them)")
+    parser.add_argument("--passes", type=int, default=3, help="warm passes after the first, per process (median)")
+    parser.add_argument("--texts", type=int, default=None, help="only the first N texts")
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--vectors", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    import laghu
-    import static_embed_runner
-    from threadpoolctl import ThreadpoolController
-
+    if args.child:
+        return child(args.child, args.folder, args.texts, args.passes, args.vectors)
     import fastembed_static
 
     texts = texts_of(args.texts)
     chars = sum(map(len, texts))
-    blas = ThreadpoolController()
+    env = dict(os.environ, RAYON_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false")
     with tempfile.TemporaryDirectory() as tmp:
-        st, m2v, rows = build(Path(tmp))
-        cache = Path(tmp) / "cache"
-
-        def fastembed() -> Callable[[list[str]], Any]:
-            model = fastembed_static.StaticModel.from_pretrained(st, cache_dir=cache)
-            return lambda batch: model.encode(batch, threads=1, normalize=False)
-
-        def laghu_rs() -> Callable[[list[str]], Any]:
-            model = laghu.load(str(m2v), fallback=False)
-            if getattr(model.tokenizer, "rs", None) is None:
-                raise RuntimeError("laghu did not take its Rust path for this tokenizer")
-            model.tokenizer.threads = 1
-            return lambda batch: model.encode(batch, max_length=None, batch_size=1024)
-
-        def runner() -> Callable[[list[str]], Any]:
-            model = static_embed_runner.StaticEmbedRunner.load(str(st), tokenizer_backend="lite")
-
-            def encode(batch: list[str]) -> Any:
-                with blas.limit(limits=1, user_api="blas"):
-                    parts = [model.encode(batch[i : i + 1024], normalize=False) for i in range(0, len(batch), 1024)]
-                return np.concatenate(parts)
-
-            return encode
-
-        systems = {"fastembed-static": fastembed, "laghu+laghu-rs": laghu_rs, "static-embed-runner": runner}
+        folder = Path(tmp)
+        st, m2v, rows = build(folder)
+        start = time.perf_counter()
+        fastembed_static.StaticModel.from_pretrained(st, cache_dir=folder / "cache")  # generates its model folder
+        generate = time.perf_counter() - start
         print(f"{len(texts)} texts, {chars} characters, 34 languages; table {rows} x 256; one thread")
+        print(f"fastembed-static's one-time generation of its model folder: {generate:.2f} s")
         print("load before:", uptime())
-        results: dict[str, tuple[float, float]] = {}
-        vectors: dict[str, Any] = {}
-        for name, make in systems.items():
-            try:
-                encode = make()
-            except Exception as e:  # noqa: BLE001 - a peer that cannot run this model is reported, not fatal
-                print(f"{name}: cannot run this model: {type(e).__name__}: {e}")
-                continue
-            start = time.perf_counter()
-            vectors[name] = np.asarray(encode(texts), dtype=np.float32)
-            cold = time.perf_counter() - start
-            rounds = []
-            for _ in range(args.rounds):
-                start = time.perf_counter()
-                encode(texts)
-                rounds.append(time.perf_counter() - start)
-            results[name] = (cold, statistics.median(rounds))
+        runs: dict[str, list[dict[str, float]]] = {name: [] for name in SYSTEMS}
+        errors: dict[str, str] = {}
+        for round_ in range(args.rounds):
+            for name in SYSTEMS:
+                if name in errors:
+                    continue
+                command = [sys.executable, str(Path(__file__).resolve()), "--child", name, "--folder", tmp]
+                command += ["--passes", str(args.passes)]
+                if args.texts:
+                    command += ["--texts", str(args.texts)]
+                if round_ == 0:
+                    command += ["--vectors", str(folder / f"{name}.npy")]
+                done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+                lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+                if done.returncode or not lines:
+                    raise RuntimeError(f"{name} failed:\n{done.stdout}\n{done.stderr}")
+                result = json.loads(lines[-1])
+                if "error" in result:
+                    errors[name] = result["error"]
+                else:
+                    runs[name].append(result)
         print("load after: ", uptime())
-        fe = fastembed_static.StaticModel.from_pretrained(st, cache_dir=cache)
+        for name, error in errors.items():
+            print(f"{name}: cannot run this model: {error}")
+        fe = fastembed_static.StaticModel.from_pretrained(st, cache_dir=folder / "cache")
         unk = fe.metadata["tokenizer"]["unk_id"]
         plain = np.array([unk not in fe.tokenize(t) for t in texts])
-        base = vectors["fastembed-static"]
-        for name, got in vectors.items():
+        base = np.load(folder / "fastembed-static.npy")
+        for name in runs:
+            if name in errors:
+                continue
+            got = np.load(folder / f"{name}.npy")
             rows_checked = plain if name == "laghu+laghu-rs" else np.ones(len(texts), dtype=bool)
             diff = float(np.abs(got[rows_checked] - base[rows_checked]).max())
             print(f"{name}: max |diff| vs fastembed-static on {int(rows_checked.sum())} texts: {diff:.2e}")
         print()
-        print("| system | cold (s) | median of rounds (s) | texts/s (median) | fastembed-static is x faster |")
-        print("| --- | --- | --- | --- | --- |")
-        ours = results["fastembed-static"][1]
-        for name, (cold, median) in results.items():
-            print(f"| {name} | {cold:.2f} | {median:.2f} | {len(texts) / median:,.0f} | {median / ours:.2f} |")
+        print(
+            "| system | load (s) | first pass (s) | warm pass (s) | first / warm pass, CPU (s) |"
+            " fastembed-static is x faster, first / warm (wall) | same, CPU |"
+        )
+        print("| --- | --- | --- | --- | --- | --- | --- |")
+        keys = ("load", "first", "warm", "first_cpu", "warm_cpu")
+        ours = {key: statistics.median(r[key] for r in runs["fastembed-static"]) for key in keys}
+        for name, results in runs.items():
+            if name in errors:
+                print(f"| {name} | cannot run this model: `{errors[name]}` | | | | | |")
+                continue
+            load, first, warm, first_cpu, warm_cpu = (statistics.median(r[key] for r in results) for key in keys)
+            print(
+                f"| {name} | {load:.2f} | {first:.2f} | {warm:.2f} | {first_cpu:.2f} / {warm_cpu:.2f}"
+                f" | {first / ours['first']:.2f} / {warm / ours['warm']:.2f}"
+                f" | {first_cpu / ours['first_cpu']:.2f} / {warm_cpu / ours['warm_cpu']:.2f} |"
+            )
+        print(f"\n(median of {args.rounds} fresh processes per system; warm: median of {args.passes} passes each)")
     return 0
 
 

@@ -15,6 +15,7 @@ which a character that starts some key is followed by a character that can exten
 
 from __future__ import annotations
 
+import operator
 import re
 import struct
 
@@ -131,7 +132,9 @@ class Charsmap:
     def __init__(self, keys: dict[str, str]) -> None:
         self.keys = keys
         self.table: dict[int, str] = {ord(k): v for k, v in keys.items() if len(k) == 1}
-        self.single_re = re.compile(_one_of("".join(k for k in keys if len(k) == 1)))  # text translate changes
+        singles = "".join([chr(c) for c in self.table])
+        singles_class = _one_of(singles)
+        self.single_re = re.compile(singles_class)  # text translate changes
         starts = sorted({k[0] for k in keys})
         # A cluster of several characters, shorter than 6 bytes, that starts with a key's first character: only
         # then can whole-cluster lookup differ from character-by-character lookup.
@@ -147,7 +150,8 @@ class Charsmap:
         starts_text = "".join(starts)
         # Cheap first test: most text has no character that can extend a cluster at all.
         self.follower_re = re.compile(_one_of(followers + anything))
-        parts = [_one_of(starts_text) + _one_of(followers)]
+        followers_class = _one_of(followers)
+        parts = [_one_of(starts_text) + followers_class]
         if anything:
             parts.append(_one_of(anything) + ".")
         self.cluster_re = re.compile("|".join(parts), re.DOTALL) if starts else None
@@ -161,19 +165,52 @@ class Charsmap:
             if code & 15 == g.PREPEND
             for cp in range(start, end + 1)
         )
-        self.space_re = re.compile(f"(?<!{_one_of(prepend)})( )(?!{_one_of(followers)})")
+        self.space_re = re.compile(f"(?<!{_one_of(prepend)})( )(?!{followers_class})")
+        # Sharper, still conservative: a cluster's whole lookup differs from character-by-character only when its
+        # first character is a one-character key (then the rest of the cluster is dropped) or its first two
+        # characters begin a longer key. Text where no one-character key is followed by a character that can
+        # extend its cluster, and no two adjacent characters begin a longer key, is translated directly.
+        parts = [singles_class + f"(?={followers_class})"]
+        singles_anything = "".join(c for c in singles if g.code(ord(c)) & 15 in (g.PREPEND, g.CR))
+        if singles_anything:
+            parts.append(_one_of(singles_anything) + "(?=.)")
+        self.single_cluster_re = re.compile("|".join(parts), re.DOTALL)
+        # The first two characters of every key (one-character keys too: harmless, only more conservative), sliced
+        # in C: a Python loop over the 224,711 keys of an XLM-R charsmap costs tens of milliseconds of load.
+        self.pairs: set[str] = set(map(operator.itemgetter(slice(0, 2)), keys))
+        firsts = "".join({k[0] for k in self.pairs if len(k) == 2})
+        seconds = "".join({k[1] for k in self.pairs if len(k) == 2})
+        self.pair_re = re.compile(f"{_one_of(firsts)}(?={_one_of(seconds)})") if firsts else None
         self.cache: dict[str, str] = {}
+
+    def _needs_clusters(self, text: str) -> bool:
+        """Whether some cluster of ``text`` may normalize otherwise than its characters one by one."""
+        if self.single_cluster_re.search(text) is not None:
+            return True
+        pair_re = self.pair_re
+        if pair_re is not None:
+            pairs = self.pairs
+            for match in pair_re.finditer(text):
+                at = match.start()
+                if text[at : at + 2] in pairs:
+                    return True
+        return False
 
     def normalize(self, text: str) -> str:
         cluster_re = self.cluster_re
-        if cluster_re is None or self.follower_re.search(text) is None or cluster_re.search(text) is None:
+        if (
+            cluster_re is None
+            or self.follower_re.search(text) is None
+            or cluster_re.search(text) is None
+            or not self._needs_clusters(text)
+        ):
             return text if self.single_re.search(text) is None else text.translate(self.table)
         out: list[str] = []
         cache = self.cache
         for piece in self.space_re.split(text):
             done = cache.get(piece)
             if done is None:
-                if cluster_re.search(piece) is None:
+                if cluster_re.search(piece) is None or not self._needs_clusters(piece):
                     done = piece.translate(self.table)
                 else:
                     done = normalize_clusters(piece, self.keys)
