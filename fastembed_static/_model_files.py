@@ -421,6 +421,10 @@ def _check_bpe_vocab(path: Path, tok: dict[str, Any], tokens: list[str], extras:
 
 def _check_unigram_tokenizer(path: Path, tok: dict[str, Any], rows: int) -> None:
     """The fields of a Unigram model's ``tokenizer`` object (written by ``gen/unigram_spec.py``)."""
+    if rows >= UNIGRAM_MAX_ROWS:
+        raise ModelFileError(
+            path, f"field vocab_size is {rows}: a Unigram vocabulary holds fewer than {UNIGRAM_MAX_ROWS} tokens"
+        )
     _field(path, tok, "unk_token", "tokenizer", str)
     _int(path, tok, "unk_id", "tokenizer", 0, rows)
     for flag in ("byte_fallback", "whitespace_split", "split"):
@@ -462,6 +466,7 @@ def _check_step(path: Path, step: dict[str, Any], where: str) -> None:
 
 
 _REGEX_PATTERNS = frozenset({" {2,}"})
+UNIGRAM_MAX_ROWS = 0x10FFFF  # the Unigram core's trie stores token ids in code points (_unigram.TRIE_EMPTY)
 
 
 _PACKAGE_DIR = Path(__file__).resolve().parent

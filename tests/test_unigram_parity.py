@@ -295,6 +295,18 @@ def test_generated_model_reloads_and_validates(model_dirs: tuple[Path, Path, int
         with pytest.raises(ModelFileError, match="model.json"):
             fastembed_static.StaticModel.from_pretrained(folder)
     meta_path.write_text(json.dumps(original), encoding="utf-8")
+    # The core's trie numbers tokens in 21 bits: a model.json claiming more rows is refused by name, not by the core.
+    from fastembed_static._model_files import UNIGRAM_MAX_ROWS, check_metadata
+
+    huge = json.loads(json.dumps(original))
+    huge["vocab_size"] = UNIGRAM_MAX_ROWS
+    huge["weights"]["bytes"] = UNIGRAM_MAX_ROWS * huge["dim"] * 4
+    with pytest.raises(ModelFileError, match=f"model.json: field vocab_size is {UNIGRAM_MAX_ROWS}: a Unigram"):
+        check_metadata(meta_path, huge)
+    huge["vocab_size"] -= 1
+    huge["weights"]["bytes"] -= huge["dim"] * 4
+    with pytest.raises(ModelFileError, match="plus added tokens past their end"):  # the next check, not this one
+        check_metadata(meta_path, huge)
 
 
 # --- refusals ------------------------------------------------------------------------------------------------

@@ -95,8 +95,12 @@ def test_trie_grows_and_keeps_wide_node_ids(core: Any) -> None:
 
 
 def test_trie_refuses_a_vocabulary_too_large_for_its_ids(core: Any) -> None:
+    from fastembed_static._model_files import UNIGRAM_MAX_ROWS
+
     with pytest.raises(ValueError, match="too large"):
         core.Trie(["a"] * 0x10FFFF)
+    # A model folder never gets this far: model.json's check refuses such a vocabulary, naming the file.
+    assert UNIGRAM_MAX_ROWS == core.TRIE_EMPTY == 0x10FFFF
 
 
 def _hf_unigram(vocab: list[tuple[str, float]], byte_fallback: bool) -> Any:
