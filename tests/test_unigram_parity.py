@@ -218,7 +218,7 @@ def model_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, in
     """A sentence-transformers StaticEmbedding folder and a model2vec folder with the converted (XLM-R style)
     tokenizer and a random table of its real shape (31,998 x 256)."""
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers.models import StaticEmbedding
+    from sentence_transformers.sentence_transformer.modules import StaticEmbedding
     from tokenizers import Tokenizer
 
     root = tmp_path_factory.mktemp("unigram-models")
