@@ -171,6 +171,35 @@ def test_the_teacher_choice_reaches_the_command_line(pipeline: ModuleType) -> No
         pipeline._teacher_folder("mpnet", Path("/nonexistent-cache"))
 
 
+def test_tokenlearn_pads_with_the_students_pad_id(pipeline: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    """tokenlearn 0.2.1 pads with 0 and masks "[PAD]": for a student whose "[PAD]" is not 0 (mpnet's distillation)
+    the training pads with "[PAD]"'s id instead, checked through tokenlearn's own collate function."""
+    pretrain = pytest.importorskip("tokenlearn.pretrain")
+    torch = pytest.importorskip("torch")
+    from tokenizers import Tokenizer
+    from tokenizers.models import WordPiece
+
+    monkeypatch.setattr(pretrain, "pad_sequence", pretrain.pad_sequence)  # restored after the test
+
+    class Student:
+        def __init__(self, vocab: dict[str, int]) -> None:
+            self.tokenizer = Tokenizer(WordPiece(vocab, unk_token="[UNK]"))
+
+    batch = [([5, 6, 7], torch.zeros(2)), ([5], torch.zeros(2))]
+    assert pipeline._pad_with_the_students_pad_id(Student({"[PAD]": 0, "[UNK]": 1, "a": 5})) is False
+    assert pretrain.TextDataset.collate_fn(batch)[0].tolist() == [[5, 6, 7], [5, 0, 0]]  # unchanged for MiniLM's
+    assert pipeline._pad_with_the_students_pad_id(Student({"<pad>": 0, "[PAD]": 1, "[UNK]": 3, "a": 5})) is True
+    padded = pretrain.TextDataset.collate_fn(batch)[0]
+    assert padded.tolist() == [[5, 6, 7], [5, 1, 1]]
+    vectors = torch.arange(1.0, 33.0).reshape(8, 4) ** 2  # distinct directions and norms
+    model = pretrain.StaticModelFineTuner(vectors, out_dim=2, pad_id=1)
+    alone = model.sub_forward(torch.tensor([[5]]))[0]
+    torch.testing.assert_close(model.sub_forward(padded)[1], alone)  # the padding leaves the mean as it was
+    assert not torch.allclose(model.sub_forward(torch.tensor([[5, 0, 0]]))[0], alone)  # padded with 0, it would not
+    with pytest.raises(SystemExit, match=r"no \[PAD\] token"):
+        pipeline._pad_with_the_students_pad_id(Student({"<pad>": 0, "[UNK]": 1}))
+
+
 def test_rotation_keeps_cosines_and_orders_dims_by_energy(pipeline: ModuleType) -> None:
     rng = np.random.default_rng(21)
     vectors = (rng.standard_normal((500, 16)) * np.linspace(0.1, 3.0, 16)).astype(np.float32)  # energy in the last dims
