@@ -19,7 +19,8 @@ the targets, --student the model distilled as the starting point (default: the t
 --student minilm`` keeps MiniLM's vocabulary and tokenizer and learns from mpnet's targets: tokenlearn maps the
 student's 256 dims to the targets through a linear layer of its own), --init a folder the distill step saved.
 Measured (issue 21; STS-B dev / SciFact / DBpedia / MS MARCO at 256 dims): mpnet's targets did not beat MiniLM's at
-the same N. 30,000 sentences: MiniLM .8201/.4834/.3548/.6962; mpnet on the MiniLM student .8113/.4249/.3451/.6619;
+the same N. 40,000 sentences: MiniLM .8217/.4808/.3541/.6937; mpnet on the MiniLM student .8151/.4384/.3544/.6609.
+30,000: MiniLM .8201/.4834/.3548/.6962; mpnet on the MiniLM student .8113/.4249/.3451/.6619;
 mpnet on mpnet's own distillation .8012/.4490/.3186/.6722 (its plain distillation: .7759/.3909/.3058/.6466). At
 20,000: .8152/.4839/.3583/.6775, .8080/.4278/.3671/.6644, .7909/.4509/.3266/.6801. So the default stays MiniLM's.
 
