@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from types import ModuleType
 
@@ -10,7 +9,7 @@ import pytest
 
 import fastembed_static
 
-from .helpers import MRL_SHAPE, MRL_TOKENIZER, make_st_model, random_table
+from .helpers import MRL_SHAPE, MRL_TOKENIZER, make_st_model, pure_core, random_table
 
 
 @pytest.fixture(scope="session")
@@ -41,10 +40,5 @@ def hf_mrl_tokenizer():  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def pure_tokenizer_module() -> ModuleType:
-    """The tokenizer core as plain Python, loaded from the installed .py source even when the .so is in use."""
-    source = Path(fastembed_static.__file__).parent / "_tokenizer.py"
-    spec = importlib.util.spec_from_file_location("fastembed_static_pure_tokenizer", source)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The WordPiece core as plain Python, even when the .so is in use."""
+    return pure_core("_tokenizer")

@@ -6,6 +6,7 @@ Test modules import from here (``from .helpers import ...``); no test module imp
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 import os
 import re
@@ -16,6 +17,7 @@ import sys
 import tarfile
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -270,3 +272,18 @@ def source_copy(tmp_path: Path) -> Path:
         else:
             shutil.copy2(REPO / rel, target)
     return dest
+
+
+@functools.cache
+def pure_core(name: str) -> ModuleType:
+    """The tokenizer core ``name`` (``_tokenizer``, ``_bpe`` or ``_unigram``) as plain Python: loaded from the
+    installed .py source even when the compiled .so is in use, as a module of the package so that its relative imports
+    work (not registered in sys.modules, so the package's own core is untouched)."""
+    import fastembed_static
+
+    source = Path(fastembed_static.__file__).parent / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"fastembed_static.{name}_pure", source)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

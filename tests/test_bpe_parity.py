@@ -29,7 +29,7 @@ from fastembed_static._tokenizer_builder import build_tokenizer
 from fastembed_static.gen.bpe_spec import BpeSpec
 from fastembed_static.gen.tokenizer_spec import read_tokenizer
 
-from .helpers import DATA, gooaq_queries, pep_paragraphs, random_table, write_safetensors
+from .helpers import DATA, gooaq_queries, pep_paragraphs, pure_core, random_table, write_safetensors
 from .multilingual import load_multilingual
 from .stress_texts import all_stress_sets
 
@@ -101,15 +101,8 @@ class Cores:
 
 @pytest.fixture(scope="module")
 def pure_bpe_module() -> ModuleType:
-    """The BPE core as plain Python, loaded from the installed .py source even when the .so is in use."""
-    source = Path(fastembed_static.__file__).parent / "_bpe.py"
-    spec = importlib.util.spec_from_file_location(
-        "fastembed_static._pure_bpe", source
-    )  # in the package: its relative imports work
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The BPE core as plain Python, even when the .so is in use."""
+    return pure_core("_bpe")
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ model2vec's and sentence-transformers' StaticEmbedding; what is not reproduced i
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import lzma
 import os
@@ -27,7 +26,7 @@ import fastembed_static
 from fastembed_static import GenerationError, ModelFileError
 from fastembed_static.gen.tokenizer_spec import read_tokenizer
 
-from .helpers import DATA, gooaq_queries, pep_paragraphs, random_table, write_safetensors
+from .helpers import DATA, gooaq_queries, pep_paragraphs, pure_core, random_table, write_safetensors
 from .multilingual import load_multilingual
 from .stress_texts import all_stress_sets
 from .test_bpe_parity import ADVERSARIAL, LONG, Cores, write_json
@@ -89,13 +88,8 @@ SPECIALS = [
 
 @pytest.fixture(scope="module")
 def pure_bpe_module() -> ModuleType:
-    """The BPE core as plain Python, loaded from the installed .py source even when the .so is in use."""
-    source = Path(fastembed_static.__file__).parent / "_bpe.py"
-    spec = importlib.util.spec_from_file_location("fastembed_static._pure_bpe_sp", source)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The BPE core as plain Python, even when the .so is in use."""
+    return pure_core("_bpe")
 
 
 @pytest.fixture(scope="module", params=sorted(FORMS))

@@ -15,7 +15,6 @@ for every code point (minutes).
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 import lzma
 import os
@@ -35,7 +34,7 @@ from fastembed_static.errors import ModelFileError
 from fastembed_static.gen.errors import GenerationError
 from fastembed_static.gen.tokenizer_spec import read_tokenizer
 
-from .helpers import make_st_model, random_table, write_safetensors
+from .helpers import make_st_model, pure_core, random_table, write_safetensors
 from .multilingual import load_multilingual
 
 DATA = Path(__file__).resolve().parent / "data" / "unigram"
@@ -66,13 +65,8 @@ VARIANTS: dict[str, Callable[[], dict[str, Any]]] = {
 
 
 def _pure_unigram_module() -> ModuleType:
-    """The Unigram core as plain Python, loaded from the installed .py source even when the .so is in use."""
-    source = Path(fastembed_static.__file__).parent / "_unigram.py"
-    spec = importlib.util.spec_from_file_location("fastembed_static_pure_unigram", source)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The Unigram core as plain Python, even when the .so is in use."""
+    return pure_core("_unigram")
 
 
 class Setup:
@@ -117,7 +111,7 @@ def setup(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 
 def test_compiled_core_is_the_one_built(setup: Setup) -> None:
     assert type(setup.compiled).__module__ == "fastembed_static._unigram"
-    assert type(setup.pure).__module__ == "fastembed_static_pure_unigram"
+    assert type(setup.pure).__module__ == "fastembed_static._unigram_pure"  # tests/helpers.py pure_core
 
 
 def test_multilingual_text(setup: Setup) -> None:

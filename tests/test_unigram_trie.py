@@ -9,7 +9,6 @@ on every multi-character key. Each check runs on the compiled core and its pure-
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 import lzma
 import random
@@ -19,21 +18,17 @@ from typing import Any
 
 import pytest
 
-import fastembed_static
 from fastembed_static import _precompiled
+
+from .helpers import pure_core
 
 DATA = Path(__file__).resolve().parent / "data" / "unigram"
 CONVERTED = "mbart-trimmed-xlmr-converted-tokenizer.json.xz"
 
 
 def _pure_unigram_module() -> ModuleType:
-    """The Unigram core as plain Python, loaded from the installed .py source even when the .so is in use."""
-    source = Path(fastembed_static.__file__).parent / "_unigram.py"
-    spec = importlib.util.spec_from_file_location("fastembed_static_pure_unigram_trie", source)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The Unigram core as plain Python, even when the .so is in use."""
+    return pure_core("_unigram")
 
 
 @pytest.fixture(scope="module", params=["compiled", "pure"])
