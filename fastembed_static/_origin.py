@@ -29,33 +29,50 @@ Chars = list[tuple[str, int]]  # (character, offset in the original text)
 
 def first_at_origin(
     steps: list[dict[str, Any]], keys: dict[str, str] | None, normalize: Callable[[str], str], whitespace_split: bool
-) -> Callable[[str], bool]:
-    """``at_origin(text)``: whether the first pre-token of ``text`` (after the normalizer ``steps``, whose whole
-    form is ``normalize``; ``keys`` the charsmap) starts at offset 0: its first character (the first non-space one
-    with ``whitespace_split``) has offset 0."""
+) -> Callable[[str], int]:
+    """``at_origin(text)``: how many of the first pre-tokens of ``text`` (after the normalizer ``steps``, whose
+    whole form is ``normalize``; ``keys`` the charsmap) start at offset 0 of the original text: 0 or 1, or more
+    with ``whitespace_split`` when the first character expands into several words (U+FDFA: every word it gives
+    shares its offset 0)."""
     strips = any(step["type"] == "Strip" and step["left"] for step in steps)
 
-    def at_origin(text: str) -> bool:
+    def at_origin(text: str) -> int:
         head = normalize(text[0])
         if head and head[0] not in WHITE_SPACE and (not strips or head == text[0]):
             # It stays first and keeps offset 0 (a Prepend before it takes offset 0 too). Not so when Strip took
             # the space a charsmap wrote before it: it is then an inserted character, which a deletion after it
             # turns into one that consumes the next original character (and takes its offset).
-            return True
-        if not whitespace_split and not strips and head:
-            return True  # the text starts with a space, written as the replacement: nothing is prepended anyway
+            if not whitespace_split:
+                return 1
+            for c in head:
+                if c in WHITE_SPACE:
+                    break
+            else:
+                return 1
+        elif not whitespace_split and not strips and head:
+            return 1  # the text starts with a space, written as the replacement: nothing is prepended anyway
         size = 64
         while True:
             chars = _replay(steps, keys, text[:size])
-            for char, origin in chars:
-                if whitespace_split and char in WHITE_SPACE:
-                    continue
-                if size < len(text) and origin + MARGIN >= size:
-                    break  # too near the cut: replay more of the text
-                return origin == 0
+            if not whitespace_split:
+                if not chars:
+                    return 0
+                if size >= len(text) or chars[0][1] + MARGIN < size:
+                    return int(chars[0][1] == 0)
             else:
-                if size >= len(text):
-                    return False
+                count = 0
+                near = False
+                for i, (char, origin) in enumerate(chars):
+                    if char in WHITE_SPACE or (i and chars[i - 1][0] not in WHITE_SPACE):
+                        continue  # not the start of a word
+                    near = size < len(text) and origin + MARGIN >= size
+                    if near or origin != 0:
+                        break
+                    count += 1
+                if not near:
+                    return count
+            if size >= len(text):
+                return 0
             size *= 4
 
     return at_origin

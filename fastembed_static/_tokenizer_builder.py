@@ -171,7 +171,7 @@ def build_unigram(config: dict[str, Any], tokens: list[str], scores: str, core: 
     )
 
 
-def _at_origin(config: dict[str, Any], normalize: Callable[[str], str]) -> Callable[[str], bool]:
+def _at_origin(config: dict[str, Any], normalize: Callable[[str], str]) -> Callable[[str], int]:
     from ._origin import first_at_origin
 
     steps = config["normalizers"]

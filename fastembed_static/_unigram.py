@@ -165,11 +165,11 @@ class UnigramTokenizer:
         split: bool,
         truncate_to: int,
         truncate_left: bool,
-        at_origin: Callable[[str], bool] | None = None,
+        at_origin: Callable[[str], int] | None = None,
     ) -> None:
         """``prepend``: Metaspace's prepend_scheme always; ``at_origin`` (not None): prepend_scheme first, only the
         pre-token that starts at offset 0 of the original text gets the replacement, as tokenizers' ``metaspace.rs``
-        (``at_origin(text)``: whether the first pre-token of ``text`` does; :mod:`fastembed_static._origin`)."""
+        (``at_origin(text)``: how many of the first pre-tokens of ``text`` do; :mod:`fastembed_static._origin`)."""
         self.vocab: dict[str, int] = {token: i for i, token in enumerate(tokens)}
         self.scores = scores
         self.trie = Trie([token[::-1] for token in tokens])  # reversed: Viterbi walks back from each end
@@ -241,17 +241,17 @@ class UnigramTokenizer:
         words: list[str] = [normalized] if whitespace_re is None else whitespace_re.split(normalized)
         replacement = self.replacement
         cache = self.cache
-        # prepend_scheme first: only the first word, and only if it starts at offset 0 of the original text
+        # prepend_scheme first: only the words that start at offset 0 of the original text (the first, if any)
         at_origin = self.at_origin
-        first_word = at_start and at_origin is not None and at_origin(text)
+        first_words = at_origin(text) if at_start and at_origin is not None else 0
         for word in words:
             if not word:
                 continue
             if " " in word:
                 word = word.replace(" ", replacement)
-            if (self.prepend or first_word) and word[0] != replacement:
+            if (self.prepend or first_words > 0) and word[0] != replacement:
                 word = replacement + word
-            first_word = False
+            first_words -= 1
             if self.split:
                 for piece in self.piece_re.findall(word):
                     self._piece(piece, ids, cache, lattice)
