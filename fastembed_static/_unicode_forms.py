@@ -40,20 +40,26 @@ def _pattern(ranges: tuple[tuple[int, int], ...], suffix: str = "") -> re.Patter
     return re.compile("[" + _char_class(ranges) + "]" + suffix) if ranges else re.compile("(?!)")
 
 
+_NEWER: list[int] = []  # filled once: the code points this Python assigns and the tables' Unicode version does not
+
+
 def _newer_code_points(form: Form) -> tuple[tuple[int, int], ...]:
     """On a Python whose Unicode data is newer than the tables' (which were probed against UNICODE_VERSION): the
     code points assigned since, which tokenizers does not know either, where this Python would not leave the text
     around them alone under ``form`` (a class, a decomposition, or a canonical composition with another new one)."""
-    unassigned: list[int] = []  # the code points the tables' Unicode version does not assign
-    end = -1
-    for start, stop in tables.ASSIGNED + ((0x110000, 0x110000),):
-        for cp in range(end + 1, start):
-            if not 0xD800 <= cp <= 0xDFFF and unicodedata.category(chr(cp)) != "Cn":
-                unassigned.append(cp)
-        end = stop
-    new = set(unassigned)
+    if not _NEWER:
+        end = -1
+        for start, stop in tables.ASSIGNED + ((0x110000, 0x110000),):
+            for cp in range(end + 1, start):
+                if not 0xD800 <= cp <= 0xDFFF and unicodedata.category(chr(cp)) != "Cn":
+                    _NEWER.append(cp)
+            end = stop
+        _NEWER.append(-1)  # marks the list as filled, even when nothing is new
+    new = set(_NEWER)
     found: set[int] = set()
-    for cp in unassigned:
+    for cp in _NEWER:
+        if cp < 0:
+            continue
         ch = chr(cp)
         if unicodedata.combining(ch) or unicodedata.decomposition(ch) or unicodedata.normalize(form, ch) != ch:
             found.add(cp)
