@@ -16,7 +16,8 @@ NFC alone 0, NFD alone 1, NFKC alone 72, NFKD alone 73, combining class 99, comp
 
 COMBINING_MARKS: what ``StripAccents`` deletes (the crate's ``is_combining_mark``), character by character.
 NMT_REMOVE / NMT_SPACE: what ``Nmt`` deletes / makes a space. ``Lowercase`` is ``_char_tables.LOWER_MAP``
-(checked by the generator). ASSIGNED: the code points ``unicodedata`` 14.0.0 assigns (on a Python
+(checked by the generator); LOWER_DIFFERS: where Python's ``str.lower`` of the character alone differs from it,
+and U+03A3 (``str.lower``'s final sigma rule), so text without them lowercases as ``str.lower`` does. ASSIGNED: the code points ``unicodedata`` 14.0.0 assigns (on a Python
 with newer Unicode data, the code points assigned since are unknown to ``tokenizers`` too, and are cut around
 where that Python would not leave them alone). Ranges are sorted ``(start, end_inclusive)`` pairs.
 """
@@ -123,6 +124,11 @@ NMT_REMOVE: Final[tuple[tuple[int, int], ...]] = (
 NMT_SPACE: Final[tuple[tuple[int, int], ...]] = (
     (0x0009, 0x000A), (0x000C, 0x000D), (0x1680, 0x1680), (0x200B, 0x200F), (0x2028, 0x2029), (0x2581, 0x2581),
     (0xFEFF, 0xFEFF), (0xFFFD, 0xFFFD),
+)
+
+LOWER_DIFFERS: Final[tuple[tuple[int, int], ...]] = (
+    (0x03A3, 0x03A3), (0x1C89, 0x1C89), (0xA7CB, 0xA7CC), (0xA7CE, 0xA7CE), (0xA7D2, 0xA7D2), (0xA7D4, 0xA7D4),
+    (0xA7DA, 0xA7DA), (0xA7DC, 0xA7DC), (0x10D50, 0x10D65), (0x16EA0, 0x16EB8),
 )
 
 ASSIGNED: Final[tuple[tuple[int, int], ...]] = (

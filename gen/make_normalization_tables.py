@@ -74,6 +74,7 @@ class Tables:
     combining_marks: Ranges  # StripAccents deletes these
     nmt_remove: Ranges
     nmt_space: Ranges
+    lower_differs: Ranges  # where str.lower() of the character alone is not tokenizers' Lowercase (and Σ)
     assigned: Ranges  # the code points unicodedata (of UNICODE_VERSION) assigns: a later Python's newer ones are known
     counts: dict[str, int]  # per probe, how many code points differ (printed and written in the docstring)
 
@@ -265,9 +266,11 @@ def probe_nmt() -> tuple[Ranges, Ranges]:
     return to_ranges(remove), to_ranges(space)
 
 
-def check_lowercase() -> None:
+def check_lowercase() -> Ranges:
     """tokenizers' Lowercase is _char_tables.LOWER_MAP (probed there from BertNormalizer's lowercase), per
-    character and on a whole string."""
+    character and on a whole string. Returns the code points where Python's ``str.lower`` of the character alone
+    differs from it, and U+03A3 (``str.lower`` makes a final capital sigma ς, tokenizers σ): text without them
+    lowercases as ``str.lower`` does."""
     spec = importlib.util.spec_from_file_location("_char_tables_for_lowercase", CHAR_TABLES)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -280,6 +283,15 @@ def check_lowercase() -> None:
     text = "".join(map(chr, CODE_POINTS))
     if lower(text) != text.translate(lower_map):
         raise ProbeError("Lowercase on a whole string differs from LOWER_MAP")
+    differs = {cp for cp in CODE_POINTS if chr(cp).lower() != lower_map.get(cp, chr(cp))} | {0x03A3}
+    ranges = to_ranges(differs)
+    rng = random.Random(2)
+    chars = [chr(cp) for cp in CODE_POINTS if cp not in differs]
+    for _ in range(20000):  # texts without them: str.lower is tokenizers' Lowercase
+        sample = "".join(rng.choices(chars, k=rng.randint(1, 20)))
+        if sample.lower() != lower(sample):
+            raise ProbeError(f"str.lower differs from Lowercase on {ascii(sample)}")
+    return ranges
 
 
 def _timed(name: str, start: float) -> None:
@@ -301,7 +313,7 @@ def probe() -> Tables:
     _timed("whole strings", start)
     marks = probe_strip_accents()
     nmt_remove, nmt_space = probe_nmt()
-    check_lowercase()
+    lower_differs = check_lowercase()
     _timed("StripAccents, Nmt, Lowercase", start)
     for form in FORMS:
         counts[f"{form} split"] = len(expand_ranges(split[form]))
@@ -312,6 +324,7 @@ def probe() -> Tables:
         combining_marks=marks,
         nmt_remove=nmt_remove,
         nmt_space=nmt_space,
+        lower_differs=lower_differs,
         assigned=to_ranges(cp for cp in CODE_POINTS if unicodedata.category(chr(cp)) != "Cn"),
         counts=counts,
     )
@@ -358,7 +371,8 @@ composition pair, on all code points in one string and on random strings). Probe
 
 COMBINING_MARKS: what ``StripAccents`` deletes (the crate's ``is_combining_mark``), character by character.
 NMT_REMOVE / NMT_SPACE: what ``Nmt`` deletes / makes a space. ``Lowercase`` is ``_char_tables.LOWER_MAP``
-(checked by the generator). ASSIGNED: the code points ``unicodedata`` {tables.unicode_version} assigns (on a Python
+(checked by the generator); LOWER_DIFFERS: where Python's ``str.lower`` of the character alone differs from it,
+and U+03A3 (``str.lower``'s final sigma rule), so text without them lowercases as ``str.lower`` does. ASSIGNED: the code points ``unicodedata`` {tables.unicode_version} assigns (on a Python
 with newer Unicode data, the code points assigned since are unknown to ``tokenizers`` too, and are cut around
 where that Python would not leave them alone). Ranges are sorted ``(start, end_inclusive)`` pairs.
 """'''
@@ -379,6 +393,7 @@ where that Python would not leave them alone). Ranges are sorted ``(start, end_i
     lines += _render_ranges("COMBINING_MARKS", tables.combining_marks)
     lines += _render_ranges("NMT_REMOVE", tables.nmt_remove)
     lines += _render_ranges("NMT_SPACE", tables.nmt_space)
+    lines += _render_ranges("LOWER_DIFFERS", tables.lower_differs)
     lines += _render_ranges("ASSIGNED", tables.assigned)
     return "\n".join(lines).rstrip("\n") + "\n"
 
@@ -418,6 +433,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, n in tables.counts.items():
         print(f"  {name}: {n} code points", file=sys.stderr)
     print(f"  COMBINING_MARKS: {len(expand_ranges(tables.combining_marks))} code points", file=sys.stderr)
+    print(f"  LOWER_DIFFERS: {len(expand_ranges(tables.lower_differs))} code points", file=sys.stderr)
     text = render(tables)
     if args.check:
         return check(args.out, text)
