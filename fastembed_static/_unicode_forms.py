@@ -7,8 +7,8 @@ around them as if it were cut there. So a form is ``unicodedata.normalize`` of t
 none of them (nearly always), else of the pieces between them, which stay as they are. ASCII text is unchanged by
 every form and by StripAccents. ``StripAccents`` deletes the crate's combining marks, ``Lowercase`` maps each
 character by ``_char_tables.LOWER_MAP`` (Rust's ``char::to_lowercase``, no final-sigma rule), ``Nmt`` deletes
-some control characters and makes others a space. Plain Python (the calls are C: ``unicodedata``, ``re``,
-``str.translate``); mypyc-compilable.
+some control characters and makes others a space. Plain Python, not compiled: its work is done by C calls
+(``unicodedata``, ``re``, ``str.lower`` / ``str.translate``), a few per text.
 """
 
 from __future__ import annotations
@@ -41,12 +41,17 @@ def _pattern(ranges: tuple[tuple[int, int], ...], suffix: str = "") -> re.Patter
     return re.compile("[" + _char_class(ranges) + "]" + suffix) if ranges else re.compile("(?!)")
 
 
+def _bmp(ranges: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+    """The part of ``ranges`` in the Basic Multilingual Plane."""
+    return tuple((a, min(b, 0xFFFF)) for a, b in ranges if a < 0x10000)
+
+
 def _quick_pattern(ranges: tuple[tuple[int, int], ...]) -> re.Pattern[str]:
     """A superset of ``ranges`` for a first test: their BMP part, and every character above the BMP if they have one
     there. Python's re tests a class of BMP characters with a bitmap, several times faster (measured: 7 to 17
     times on the multilingual test text) than a class that also lists ranges above the BMP."""
-    bmp = tuple((a, b) for a, b in ranges if b < 0x10000)
-    astral = "\U00010000-\U0010ffff" if len(bmp) < len(ranges) else ""
+    bmp = _bmp(ranges)
+    astral = "\U00010000-\U0010ffff" if any(b >= 0x10000 for _, b in ranges) else ""
     return re.compile("[" + _char_class(bmp) + astral + "]") if ranges else re.compile("(?!)")
 
 
@@ -111,7 +116,7 @@ class StripAccents:
 
     def __init__(self) -> None:
         self.marks_re = _pattern(tables.COMBINING_MARKS, "+")
-        self.bmp_marks_re = _pattern(tuple((a, b) for a, b in tables.COMBINING_MARKS if b < 0x10000), "+")
+        self.bmp_marks_re = _pattern(_bmp(tables.COMBINING_MARKS), "+")
 
     def __call__(self, text: str) -> str:
         if text.isascii():
