@@ -441,7 +441,10 @@ REFUSED: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
         lambda d: d.update(pre_tokenizer={"type": "Sequence", "pretokenizers": [{"type": "Split"}]}),
         "unsupported pre_tokenizer: 'Sequence'",
     ),
-    "NFKC": (lambda d: d.update(normalizer={"type": "NFKC"}), "unsupported normalizer 'NFKC'"),
+    "BertNormalizer": (
+        lambda d: d.update(normalizer={"type": "BertNormalizer", "lowercase": True}),
+        "unsupported normalizer 'BertNormalizer'",
+    ),
     "regex Replace in a Sequence": (
         lambda d: d.update(
             normalizer={
@@ -477,7 +480,7 @@ def test_corrupt_bpe_model_json_and_merges_are_refused(tmp_path: Path, gpt2_tabl
     vocab = (out / "vocab.py").read_text(encoding="utf-8")
     cases: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         ("model.json", lambda m: m["tokenizer"].update(model="Unigramish"), "tokenizer.model"),
-        ("model.json", lambda m: m["tokenizer"].update(normalizers=["NFKD"]), "tokenizer.normalizers[0]"),
+        ("model.json", lambda m: m["tokenizer"].update(normalizers=["NFKZ"]), "tokenizer.normalizers[0]"),
         ("model.json", lambda m: m["tokenizer"]["pre_tokenizer"].update(use_regex="yes"), "use_regex"),
         ("model.json", lambda m: m["tokenizer"].update(unk_id=3), "unk_id must be null"),
         ("model.json", lambda m: m["tokenizer"].update(fuse_unk=None), "fuse_unk"),
