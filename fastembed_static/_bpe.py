@@ -6,7 +6,8 @@ is the short, slow, readable version that the tests compare against.
 
 Per text, as tokenizers: added tokens matched in the raw text (``normalized`` false; shared code:
 :class:`fastembed_static._tokenizer.AddedTokens`, with ``lstrip`` / ``rstrip``) are cut out first; each piece between them is normalized (``NFC``
-/ ``Lowercase`` here, or the runtime's normalizer function for ``Prepend`` / ``Replace``), the added tokens matched
+/ ``NFKD`` / ``Lowercase`` ... by name here, through :mod:`fastembed_static._unicode_forms`, or the runtime's
+normalizer function for ``Prepend`` / ``Replace``), the added tokens matched
 in the normalized text (``normalized`` true, as their normalized content) are cut out of it, and each remaining
 piece is pre-tokenized: ByteLevel (a leading space if ``add_prefix_space``, the ByteLevel regex, bytes written as
 GPT-2's characters), Metaspace (spaces written as the replacement, which is prepended if the scheme says so:
@@ -27,11 +28,11 @@ from __future__ import annotations
 
 import heapq
 import re
-import unicodedata
 from collections.abc import Callable
 from typing import Final
 
 from ._tokenizer import AddedTokens, BadTextError, truncate
+from ._unicode_forms import normalize as normalize_step
 
 _SURROGATE: Final = re.compile("[" + chr(0xD800) + "-" + chr(0xDFFF) + "]")  # mypyc rejects surrogate literals
 CACHE_LIMIT: Final = 1 << 18
@@ -72,8 +73,8 @@ class BpeTokenizer:
         normalized_rstrip: tuple[str, ...] = (),
     ) -> None:
         """``merges``: flat ``[left_id, right_id, ...]`` by rank; ``unk_id`` -1 for none; ``prefix`` / ``suffix``
-        the continuing-subword prefix / end-of-word suffix ("" for none); ``normalizers`` "NFC" / "Lowercase"
-        steps in order (``lowercase`` the per-character map), or ``normalize`` (not None) the whole normalizer;
+        the continuing-subword prefix / end-of-word suffix ("" for none); ``normalizers`` named steps ("NFC",
+        "NFKD", "StripAccents", "Lowercase", "Nmt" ...) in order (``lowercase`` the per-character map), or ``normalize`` (not None) the whole normalizer;
         ``byte_chars`` the 256 characters bytes stand for ("" when the pre-tokenizer is not ByteLevel);
         ``split_pattern`` "" for no regex split, ``ascii_split_pattern`` the same split for ASCII text only;
         ``metaspace`` the Metaspace replacement ("" when the pre-tokenizer is not Metaspace) with its
@@ -183,9 +184,9 @@ class BpeTokenizer:
         else:
             for step in self.normalizers:
                 if step == "Lowercase":
-                    text = text.translate(self.lowercase)
-                elif not text.isascii():  # NFC leaves ASCII text as it is
-                    text = unicodedata.normalize("NFC", text)
+                    text = text.lower() if text.isascii() else text.translate(self.lowercase)
+                elif not text.isascii() or step == "Nmt":  # the other named steps leave ASCII text as it is (Nmt aside)
+                    text = normalize_step(step, text)
         if not text:
             return
         added = self.normalized_added

@@ -352,7 +352,8 @@ def _check_wordpiece_tokenizer(path: Path, tok: dict[str, Any], rows: int) -> No
     _int(path, tok, "max_input_chars_per_word", "tokenizer", 0)
 
 
-_BPE_NORMALIZERS = ("NFC", "Lowercase")
+_NAMED_STEPS = ("NFC", "NFD", "NFKC", "NFKD", "StripAccents", "Lowercase", "Nmt")  # _unicode_forms.NAMED_STEPS
+_DELETING_STEPS = ("StripAccents", "Nmt")  # _unicode_forms.DELETING_STEPS
 
 
 def _check_bpe_tokenizer(path: Path, tok: dict[str, Any], rows: int) -> None:
@@ -361,10 +362,10 @@ def _check_bpe_tokenizer(path: Path, tok: dict[str, Any], rows: int) -> None:
         where = f"tokenizer.normalizers[{i}]"
         if isinstance(step, dict) and step.get("type") in ("Replace", "Prepend"):
             _check_step(path, step, where)
-        elif step not in _BPE_NORMALIZERS:
+        elif step not in _NAMED_STEPS:
             raise ModelFileError(
                 path,
-                f"field {where} must be one of {', '.join(_BPE_NORMALIZERS)} or a Replace or Prepend step, found"
+                f"field {where} must be one of {', '.join(_NAMED_STEPS)} or a Replace or Prepend step, found"
                 f" {_show(step)}",
             )
     pre = _field(path, tok, "pre_tokenizer", "tokenizer", (dict, type(None)))
@@ -375,6 +376,12 @@ def _check_bpe_tokenizer(path: Path, tok: dict[str, Any], rows: int) -> None:
             raise ModelFileError(path, f"field {where}.replacement must be one character other than a space")
         if pre.get("prepend_scheme") not in ("first", "always", "never"):
             raise ModelFileError(path, f"field {where}.prepend_scheme must be 'first', 'always' or 'never'")
+        deleting = [step for step in tok["normalizers"] if step in _DELETING_STEPS]
+        if pre["prepend_scheme"] == "first" and deleting:
+            raise ModelFileError(
+                path,
+                f"field tokenizer.normalizers: {deleting[0]} deletes characters, unsupported before prepend_scheme first",
+            )
         _field(path, pre, "split", where, bool)
     elif pre is not None and pre.get("type") == "ByteLevel":
         for flag in ("add_prefix_space", "use_regex"):
@@ -446,7 +453,7 @@ def _check_unigram_tokenizer(path: Path, tok: dict[str, Any], rows: int) -> None
         elif kind == "Strip":
             _field(path, step, "left", where, bool)
             _field(path, step, "right", where, bool)
-        elif kind not in ("Replace", "Prepend"):
+        elif kind not in ("Replace", "Prepend") and kind not in _NAMED_STEPS:
             raise ModelFileError(path, f"field {where}.type {kind!r} is not a supported Unigram normalizer")
         _check_step(path, step, where)
 

@@ -2,9 +2,9 @@
 BPE (GPT-2) and SentencePiece-style BPE (Llama, Mistral: ``▁`` for spaces, ``<0xNN>`` byte fallback).
 
 It follows Hugging Face ``tokenizers`` step by step: cut the added tokens matched in the raw text
-(``normalized`` false) out of it (leftmost-longest); normalize each remaining piece (NFC, Lowercase, Prepend,
-Replace); cut the added tokens matched in the normalized text (``normalized`` true, as their normalized content)
-out of that; pre-tokenize each remaining piece: ByteLevel (prepend a space if ``add_prefix_space``, split with the
+(``normalized`` false) out of it (leftmost-longest); normalize each remaining piece (NFC, NFKD, StripAccents,
+Lowercase, Nmt ... from the probed tables, Prepend, Replace); cut the added tokens matched in the normalized text
+(``normalized`` true, as their normalized content) out of that; pre-tokenize each remaining piece: ByteLevel (prepend a space if ``add_prefix_space``, split with the
 ByteLevel regex, write each pre-token's UTF-8 bytes as GPT-2's byte characters), Metaspace (spaces become the
 replacement, which is prepended to every piece if the scheme is ``always``, to the piece at the very start of the
 text if ``first``; split before each replacement if ``split``) or none (the piece is one word); then merge: again
@@ -16,11 +16,10 @@ fast core and this reference agree with each other and with ``tokenizers``.
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any
 
 from ._bytelevel import byte_chars, split_pattern
-from ._char_tables import LOWER_MAP
+from ._reference_unigram import named_normalizer
 
 
 class ReferenceBpe:
@@ -76,10 +75,8 @@ class ReferenceBpe:
 
     def normalize(self, text: str) -> str:
         for step in self.normalizers:
-            if step == "Lowercase":
-                text = "".join(LOWER_MAP.get(ord(c), c) for c in text)
-            elif step == "NFC":
-                text = unicodedata.normalize("NFC", text)
+            if isinstance(step, str):  # NFC, NFKD, StripAccents, Lowercase, Nmt ...
+                text = named_normalizer(step, text)
             elif step["type"] == "Prepend":
                 text = step["prepend"] + text if text else text
             elif step["regex"]:  # Replace with the one regex accepted, " {2,}"

@@ -3,7 +3,8 @@
 
 It follows HF ``tokenizers`` 0.23 step by step: split out added tokens in the raw text (leftmost-longest, with
 lstrip/rstrip), normalize each remaining piece (``Precompiled``: the darts-clone trie of the charsmap searched byte
-by byte, per extended grapheme cluster; ``Replace``, ``Strip``, ``Prepend``), pre-tokenize (``WhitespaceSplit``,
+by byte, per extended grapheme cluster; ``Replace``, ``Strip``, ``Prepend``; the Unicode normalizers character by
+character from the probed tables, :func:`named_normalizer`), pre-tokenize (``WhitespaceSplit``,
 ``Metaspace``), then Viterbi over the UTF-8 bytes of each pre-token with the vocabulary's scores, unknown
 characters fused into one unknown token, and ``<0xNN>`` byte fallback. No caches, no fast paths.
 """
@@ -12,9 +13,12 @@ from __future__ import annotations
 
 import base64
 import re
-from typing import Any
+import unicodedata
+from bisect import bisect_right
+from typing import Any, Literal, cast
 
-from . import _graphemes, _precompiled
+from . import _graphemes, _normalization_tables, _precompiled
+from ._char_tables import LOWER_MAP
 
 WHITE_SPACE = (
     "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
@@ -128,6 +132,11 @@ class ReferenceUnigram:
                         chars = chars[:-1]
             elif kind == "Prepend":
                 chars = [(c, chars[0][1]) for c in step["prepend"]] + chars if chars else chars
+            elif kind in ("NFC", "NFD", "NFKC", "NFKD", "StripAccents", "Lowercase", "Nmt"):
+                # Their offsets are not tracked (the generator refuses prepend_scheme first after them): every
+                # character takes the offset of the text's first one
+                new = named_normalizer(kind, "".join(c for c, _ in chars))
+                chars = [(c, chars[0][1]) for c in new] if chars else []
             else:
                 raise ValueError(f"reference: normalizer {kind} not reproduced")
         return "".join(c for c, _ in chars), [o for _, o in chars]
@@ -246,3 +255,36 @@ class ReferenceUnigram:
             else:
                 ids.append(self.unk_id)
         return ids
+
+
+def _member(cp: int, ranges: tuple[tuple[int, int], ...]) -> bool:
+    i = bisect_right(ranges, (cp, 0x110000)) - 1
+    return i >= 0 and ranges[i][0] <= cp <= ranges[i][1]
+
+
+def named_normalizer(kind: str, text: str) -> str:
+    """tokenizers' NFC / NFD / NFKC / NFKD, StripAccents, Lowercase or Nmt of ``text``, read off the probed tables
+    (:mod:`fastembed_static._normalization_tables`) character by character. A form is ``unicodedata``'s, except that
+    each code point of its SPLIT table (one that tokenizers' older Unicode tables do not know) stays as it is and
+    cuts the text: the pieces between are normalized on their own. StripAccents drops COMBINING_MARKS, Lowercase maps
+    by LOWER_MAP, Nmt drops NMT_REMOVE and makes NMT_SPACE a space."""
+    t = _normalization_tables
+    if kind == "StripAccents":
+        return "".join(c for c in text if not _member(ord(c), t.COMBINING_MARKS))
+    if kind == "Lowercase":
+        return "".join(LOWER_MAP.get(ord(c), c) for c in text)
+    if kind == "Nmt":
+        return "".join(
+            "" if _member(ord(c), t.NMT_REMOVE) else " " if _member(ord(c), t.NMT_SPACE) else c for c in text
+        )
+    form = cast(Literal["NFC", "NFD", "NFKC", "NFKD"], kind)
+    split = getattr(t, f"SPLIT_{kind}")
+    out: list[str] = []
+    piece = ""
+    for c in text:
+        if _member(ord(c), split):
+            out += [unicodedata.normalize(form, piece), c]
+            piece = ""
+        else:
+            piece += c
+    return "".join(out) + unicodedata.normalize(form, piece)

@@ -111,21 +111,11 @@ def _build_bpe(
 
 
 def _bpe_normalizer(steps: list[Any]) -> Callable[[str], str]:
-    """BPE's normalizer steps as one function: NFC and Lowercase by name, Prepend and Replace as Unigram's."""
-    import unicodedata
+    """BPE's normalizer steps as one function: the named steps (NFC, NFKD, Lowercase ...) by name, Prepend and
+    Replace as Unigram's."""
+    from ._unicode_forms import named_step
 
-    from ._char_tables import LOWER_MAP
-
-    table = dict(LOWER_MAP)
-    chain: list[Callable[[str], str]] = []
-    for step in steps:
-        if step == "NFC":
-            chain.append(lambda text: text if text.isascii() else unicodedata.normalize("NFC", text))
-        elif step == "Lowercase":
-            chain.append(lambda text: text.translate(table))
-        else:
-            chain.append(_normalizer_step(step, None))
-    return _chain(chain)
+    return _chain([named_step(step) if isinstance(step, str) else _normalizer_step(step, None) for step in steps])
 
 
 def _word_boundary(pre: dict[str, Any] | None, steps: list[Any]) -> str:
@@ -179,9 +169,13 @@ def _at_origin(config: dict[str, Any], normalize: Callable[[str], str]) -> Calla
 
 
 def _normalizer_step(step: dict[str, Any], charsmap: Any) -> Callable[[str], str]:
+    from ._unicode_forms import NAMED_STEPS, named_step
+
     kind = step["type"]
     if kind == "Precompiled":
         return charsmap.normalize  # type: ignore[no-any-return]
+    if kind in NAMED_STEPS:
+        return named_step(kind)
     if kind == "Replace":
         pattern, content = str(step["pattern"]), str(step["content"])
         if step["regex"]:

@@ -441,7 +441,10 @@ REFUSED: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
         lambda d: d.update(pre_tokenizer={"type": "Sequence", "pretokenizers": [{"type": "Split"}]}),
         "unsupported pre_tokenizer: 'Sequence'",
     ),
-    "NFKC": (lambda d: d.update(normalizer={"type": "NFKC"}), "unsupported normalizer 'NFKC'"),
+    "BertNormalizer": (
+        lambda d: d.update(normalizer={"type": "BertNormalizer", "lowercase": True}),
+        "unsupported normalizer 'BertNormalizer'",
+    ),
     "regex Replace in a Sequence": (
         lambda d: d.update(
             normalizer={
@@ -477,7 +480,7 @@ def test_corrupt_bpe_model_json_and_merges_are_refused(tmp_path: Path, gpt2_tabl
     vocab = (out / "vocab.py").read_text(encoding="utf-8")
     cases: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         ("model.json", lambda m: m["tokenizer"].update(model="Unigramish"), "tokenizer.model"),
-        ("model.json", lambda m: m["tokenizer"].update(normalizers=["NFKD"]), "tokenizer.normalizers[0]"),
+        ("model.json", lambda m: m["tokenizer"].update(normalizers=["NFKZ"]), "tokenizer.normalizers[0]"),
         ("model.json", lambda m: m["tokenizer"]["pre_tokenizer"].update(use_regex="yes"), "use_regex"),
         ("model.json", lambda m: m["tokenizer"].update(unk_id=3), "unk_id must be null"),
         ("model.json", lambda m: m["tokenizer"].update(fuse_unk=None), "fuse_unk"),
@@ -501,3 +504,13 @@ def test_corrupt_bpe_model_json_and_merges_are_refused(tmp_path: Path, gpt2_tabl
         (out / "vocab.py").write_text(vocab, encoding="utf-8")
     (out / "model.json").write_text(json.dumps(meta), encoding="utf-8")
     assert fastembed_static.StaticModel.from_pretrained(out).tokenize(" hello") == [23748]
+
+
+def test_a_model_without_type_but_with_merges_is_bpe(tmp_path: Path, pure_bpe_module: ModuleType) -> None:
+    """Files written before ``model.type`` existed (BARThez's, for one): tokenizers reads a model with ``merges`` as
+    BPE (and one without as WordPiece), so must the generator, instead of refusing it as a WordPiece file."""
+    data = untruncated(_GPT2)
+    del data["model"]["type"]
+    cores = Cores(write_json(tmp_path, data), pure_bpe_module)
+    assert cores.hf.to_str().count('"type":"BPE"') == 1
+    assert cores.check(gooaq_queries()[:300] + [t for items in load_multilingual().values() for t in items[:5]]) > 300

@@ -363,7 +363,10 @@ REFUSED: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
         lambda d: d["normalizer"]["normalizers"].insert(0, {"type": "Strip", "strip_left": True, "strip_right": True}),
         "unsupported normalizer 'Strip' in a Sequence",
     ),
-    "NFKC": (lambda d: d.update(normalizer={"type": "NFKC"}), "unsupported normalizer 'NFKC'"),
+    "BertNormalizer": (
+        lambda d: d.update(normalizer={"type": "BertNormalizer", "lowercase": True}),
+        "unsupported normalizer 'BertNormalizer'",
+    ),
     "Precompiled": (
         lambda d: d.update(normalizer=_sequence({"type": "Precompiled", "precompiled_charsmap": None})),
         "unsupported normalizer 'Precompiled' in a Sequence",

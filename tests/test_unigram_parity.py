@@ -328,10 +328,12 @@ def _refused(tmp_path: Path, data: dict[str, Any], match: str) -> None:
     ("change", "match"),
     [
         (
-            lambda d: d.update(normalizer={"type": "Sequence", "normalizers": [{"type": "NFKD"}]}),
-            "'NFKD' in a Sequence",
+            lambda d: d.update(
+                normalizer={"type": "Sequence", "normalizers": [{"type": "NFKD"}, {"type": "ByteLevel"}]}
+            ),
+            "'ByteLevel' in a Sequence",
         ),
-        (lambda d: d.update(normalizer={"type": "Lowercase"}), "'Lowercase'"),
+        (lambda d: d.update(normalizer={"type": "BertNormalizer"}), "'BertNormalizer'"),
         (lambda d: d.update(normalizer={"type": "Replace", "pattern": {"Regex": "\\s+"}, "content": " "}), "Replace"),
         (lambda d: d.update(pre_tokenizer={"type": "ByteLevel"}), "ByteLevel"),
         (lambda d: d["pre_tokenizer"]["pretokenizers"][1].update(prepend_scheme="sometimes"), "'sometimes'"),

@@ -6,8 +6,9 @@ Supported: model ``BPE`` (merges as ``"a b"`` strings or ``[a, b]`` pairs, ``unk
 ``byte_fallback``, ``ignore_merges``, ``continuing_subword_prefix``, ``end_of_word_suffix``; ``dropout`` null or 0);
 pre-tokenizer ``ByteLevel`` (``add_prefix_space``, ``use_regex``; ``trim_offsets`` only moves offsets), ``Metaspace``
 (``replacement``, ``prepend_scheme`` first / always / never or the legacy ``add_prefix_space``, ``split``) or none
-(the whole normalized text is one word: the legacy Llama files); normalizer null, ``NFC``, ``Lowercase``,
-``Prepend``, ``Replace`` (a literal string, or the regex ``" {2,}"``) or a ``Sequence`` of those; added tokens
+(the whole normalized text is one word: the legacy Llama files); normalizer null, ``NFC``, ``NFD``, ``NFKC``,
+``NFKD``, ``StripAccents``, ``Lowercase``, ``Nmt`` (reproduced by ``_unicode_forms``), ``Prepend``, ``Replace`` (a
+literal string, or the regex ``" {2,}"``) or a ``Sequence`` of those; added tokens
 matched in the raw text (``normalized`` false) or in the normalized text (``normalized`` true: matched as their
 normalized content, as tokenizers does), with ``lstrip`` / ``rstrip`` (the match takes the whitespace before /
 after it, in the text it is matched in). The decoder and post-processor do not change the ids of
@@ -20,11 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._unicode_forms import DELETING_STEPS, NAMED_STEPS
 from .errors import GenerationError
 from .sentencepiece import metaspace_settings, prepend_step, replace_step
 from .tokenizer_spec import AddedToken, _added_tokens, _truncation, vocab_tokens
 
-BPE_NORMALIZERS = ("NFC", "Lowercase")  # written as their names; Prepend and Replace as objects (as for Unigram)
+BPE_NORMALIZERS = NAMED_STEPS  # written as their names; Prepend and Replace as objects (as for Unigram)
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class BpeSpec:
     fuse_unk: bool
     byte_fallback: bool
     ignore_merges: bool
-    normalizers: list[str | dict[str, Any]]  # "NFC" / "Lowercase" / a Prepend or Replace step, in this order
+    normalizers: list[str | dict[str, Any]]  # a named step ("NFKC", "Lowercase" ...) / a Prepend or Replace step
     pre_tokenizer: dict[str, Any] | None  # ByteLevel or Metaspace settings; None: no pre-tokenizer
     added_tokens: list[AddedToken]
     normalized: frozenset[str]  # the added tokens matched in the normalized text
@@ -94,6 +96,11 @@ def read_bpe(path: Path, data: dict[str, Any]) -> BpeSpec:
                 # characters moves it (tokenizers' offsets), which is not reproduced.
                 raise GenerationError(
                     path, "unsupported: a Replace normalizer that deletes text before Metaspace prepend_scheme first"
+                )
+            if step in DELETING_STEPS:  # the same for a normalizer that deletes characters
+                raise GenerationError(
+                    path,
+                    f"unsupported: the normalizer {step} (it deletes characters) before Metaspace prepend_scheme first",
                 )
     dropout = model.get("dropout")
     if dropout is not None and dropout != 0:
@@ -167,8 +174,8 @@ def _step(path: Path, step: Any, where: str) -> str | dict[str, Any]:
 
 
 _SUPPORTED_NORMALIZERS = (
-    "; fastembed-static reproduces BPE tokenizers whose normalizer is null, NFC, Lowercase, Prepend, Replace or a"
-    " Sequence of those"
+    f"; fastembed-static reproduces BPE tokenizers whose normalizer is null, {', '.join(BPE_NORMALIZERS)}, Prepend,"
+    " Replace or a Sequence of those"
 )
 
 

@@ -61,6 +61,8 @@ def read_tokenizer(path: Path) -> TokenizerSpec | BpeSpec:
     kind = model_json.get("type") if isinstance(model_json, dict) else None
     if kind is None and isinstance(model_json, dict) and isinstance(model_json.get("vocab"), list):
         kind = "Unigram"  # tokenizer.json files written before "type" existed: tokenizers reads them as Unigram
+    elif kind is None and isinstance(model_json, dict) and "merges" in model_json:
+        kind = "BPE"  # the same early files: with merges tokenizers reads them as BPE (BARThez's, for one)
     if kind == "BPE":
         from .bpe_spec import read_bpe
 

@@ -2,8 +2,9 @@
 T5, ALBERT ...) and keep what the runtime needs, refusing by name what it does not reproduce.
 
 Supported: normalizer ``Precompiled`` (the charsmap is walked here into a ``{key: replacement}`` table stored in
-model.json), ``Replace`` (a literal string, or the regex ``" {2,}"``), ``Strip``, ``Prepend``, a ``Sequence`` of
-these, or none; pre-tokenizer ``Metaspace`` (``prepend_scheme`` first, always or never, or the legacy
+model.json), ``Replace`` (a literal string, or the regex ``" {2,}"``), ``Strip``, ``Prepend``, the Unicode
+normalizers ``NFC``, ``NFD``, ``NFKC``, ``NFKD``, ``StripAccents``, ``Lowercase`` and ``Nmt`` (written by name,
+reproduced by ``_unicode_forms``), a ``Sequence`` of these in any order, or none; pre-tokenizer ``Metaspace`` (``prepend_scheme`` first, always or never, or the legacy
 ``add_prefix_space``; ``split`` true or false), alone or after ``WhitespaceSplit`` in a ``Sequence``; model
 ``Unigram`` (vocab with scores, ``unk_id``, ``byte_fallback``); added tokens matched in the raw text, with
 ``lstrip``/``rstrip``.
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .._precompiled import CharsmapError, mapping
+from .._unicode_forms import NAMED_STEPS
 from .errors import GenerationError
 from .sentencepiece import metaspace_settings, prepend_step, replace_step
 
@@ -108,11 +110,13 @@ def _normalizers(path: Path, normalizer: Any) -> tuple[list[dict[str, Any]], dic
             steps.append({"type": "Strip", "left": left, "right": right})
         elif kind == "Prepend":
             steps.append(prepend_step(path, part))
+        elif kind in NAMED_STEPS:
+            steps.append({"type": kind})
         else:
             raise GenerationError(
                 path,
-                f"unsupported normalizer {kind!r}{where}; fastembed-static reproduces Precompiled, Replace, Strip and"
-                " Prepend for Unigram tokenizers",
+                f"unsupported normalizer {kind!r}{where}; fastembed-static reproduces Precompiled, Replace, Strip,"
+                f" Prepend and {', '.join(NAMED_STEPS)} for Unigram tokenizers",
             )
     return steps, charsmap
 
