@@ -287,7 +287,7 @@ def test_generated_model_reloads_and_validates(model_dirs: tuple[Path, Path, int
     meta_path = folder / "model.json"
     original = json.loads(meta_path.read_text(encoding="utf-8"))
     bad_values: list[tuple[str, object]] = [
-        ("prepend_scheme", "first"),
+        ("prepend_scheme", "sometimes"),
         ("replacement", "ab"),
         ("byte_fallback", "yes"),
         ("charsmap", {"a": 1}),
