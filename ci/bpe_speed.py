@@ -2,12 +2,13 @@
 sentence-transformers run), model2vec's ``encode`` and laghu (which hands BPE models to ``tokenizers``).
 
     RAYON_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false python ci/bpe_speed.py [--rounds 5] [--texts N]
-        [--model gpt2|openllama|openllama-metaspace] [--text mixed|multilingual]
+        [--model gpt2|openllama|openllama-metaspace|roberta] [--text mixed|multilingual]
 
 Builds a model2vec-layout folder from a real tokenizer of tests/data with a random table of its shape (256 wide):
 ``gpt2`` the GPT-2 byte-level BPE (truncation dropped; 50,257 rows), ``openllama`` the OpenLLaMA SentencePiece-style
 BPE as saved (legacy: Prepend + Replace normalizer, no pre-tokenizer; 32,001 rows), ``openllama-metaspace`` the same
-in its Metaspace(prepend_scheme first) form. Then times, per library, tokenizing and embedding the same texts
+in its Metaspace(prepend_scheme first) form, ``roberta`` RoBERTa's byte-level BPE (``<mask>`` with lstrip; truncation
+dropped; 50,265 rows). Then times, per library, tokenizing and embedding the same texts
 (``mixed``: GooAQ queries and the multilingual translations of tests/data interleaved; ``multilingual``: the
 translations alone, in the file's order) with a warm cache: the median of ``--rounds`` rounds after one warm-up
 round. Prints ``uptime`` before and after (the machine is shared: compare only numbers of one run). The libraries
@@ -43,6 +44,7 @@ MODELS = {  # name: (tokenizer.json.xz under tests/data, table rows)
     "gpt2": ("gpt2/tokenizer.json.xz", 50257),
     "openllama": ("openllama/tokenizer.json.xz", 32001),
     "openllama-metaspace": ("openllama/tokenizer.json.xz", 32001),
+    "roberta": ("roberta/tokenizer.json.xz", 50265),
 }
 
 

@@ -5,7 +5,7 @@ identical to Hugging Face ``tokenizers`` with ``add_special_tokens=False``; :mod
 is the short, slow, readable version that the tests compare against.
 
 Per text, as tokenizers: added tokens matched in the raw text (``normalized`` false; shared code:
-:class:`fastembed_static._tokenizer.AddedTokens`) are cut out first; each piece between them is normalized (``NFC``
+:class:`fastembed_static._tokenizer.AddedTokens`, with ``lstrip`` / ``rstrip``) are cut out first; each piece between them is normalized (``NFC``
 / ``NFKD`` / ``Lowercase`` ... by name here, through :mod:`fastembed_static._unicode_forms`, or the runtime's
 normalizer function for ``Prepend`` / ``Replace``), the added tokens matched
 in the normalized text (``normalized`` true, as their normalized content) are cut out of it, and each remaining
@@ -67,6 +67,10 @@ class BpeTokenizer:
         normalized_added_tokens: list[tuple[str, int]],
         truncate_to: int,
         truncate_left: bool,
+        lstrip: tuple[str, ...] = (),
+        rstrip: tuple[str, ...] = (),
+        normalized_lstrip: tuple[str, ...] = (),
+        normalized_rstrip: tuple[str, ...] = (),
     ) -> None:
         """``merges``: flat ``[left_id, right_id, ...]`` by rank; ``unk_id`` -1 for none; ``prefix`` / ``suffix``
         the continuing-subword prefix / end-of-word suffix ("" for none); ``normalizers`` named steps ("NFC",
@@ -77,7 +81,8 @@ class BpeTokenizer:
         ``prepend_scheme`` ("first", "always", "never") and ``metaspace_split``; ``word_boundary`` the character
         before which a piece merged whole may be cut into words ("" for none; used only if the merges allow it);
         ``added_tokens`` matched in the raw text, ``normalized_added_tokens`` (normalized content, id) in the
-        normalized text."""
+        normalized text; ``lstrip`` / ``rstrip`` (``normalized_lstrip`` / ``normalized_rstrip``: by normalized
+        content) the added tokens that take the whitespace before / after them."""
         vocab: dict[str, int] = {}
         for i in range(len(tokens)):
             vocab[tokens[i]] = i
@@ -117,8 +122,8 @@ class BpeTokenizer:
         if word_boundary and self._may_cut_before(word_boundary, tokens, merges, unk, prefix, suffix, ignore_merges):
             mark = re.escape(word_boundary)
             self.words_re = re.compile(f"{mark}*[^{mark}]+|{mark}+")
-        self.added = AddedTokens(added_tokens)
-        self.normalized_added = AddedTokens(normalized_added_tokens)
+        self.added = AddedTokens(added_tokens, lstrip, rstrip)
+        self.normalized_added = AddedTokens(normalized_added_tokens, normalized_lstrip, normalized_rstrip)
         # Their first characters say little in SentencePiece-style text ("▁<s>" starts like every word): the
         # contents themselves are looked for instead, when there are a few.
         self.normalized_contents: list[str] = [t[0] for t in normalized_added_tokens]

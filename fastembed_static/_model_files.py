@@ -439,8 +439,8 @@ def _check_unigram_tokenizer(path: Path, tok: dict[str, Any], rows: int) -> None
     replacement = _field(path, tok, "replacement", "tokenizer", str)
     if len(replacement) != 1 or replacement == " ":
         raise ModelFileError(path, "field tokenizer.replacement must be one character other than a space")
-    if tok.get("prepend_scheme") not in ("always", "never"):
-        raise ModelFileError(path, "field tokenizer.prepend_scheme must be 'always' or 'never'")
+    if tok.get("prepend_scheme") not in ("first", "always", "never"):
+        raise ModelFileError(path, "field tokenizer.prepend_scheme must be 'first', 'always' or 'never'")
     charsmap = _field(path, tok, "charsmap", "tokenizer", (dict, type(None)))
     if charsmap is not None and not all(isinstance(k, str) and k and isinstance(v, str) for k, v in charsmap.items()):
         raise ModelFileError(path, "field tokenizer.charsmap must map non-empty strings to strings")

@@ -43,6 +43,15 @@ class ReferenceBpe:
         self.normalized_added = {
             self.normalize(t["content"]): t["id"] for t in config["added_tokens"] if t.get("normalized")
         }
+        # the (matched) contents that take the whitespace before / after them
+        self.lstrip = {t["content"] for t in config["added_tokens"] if t.get("lstrip") and not t.get("normalized")}
+        self.lstrip |= {
+            self.normalize(t["content"]) for t in config["added_tokens"] if t.get("lstrip") and t.get("normalized")
+        }
+        self.rstrip = {t["content"] for t in config["added_tokens"] if t.get("rstrip") and not t.get("normalized")}
+        self.rstrip |= {
+            self.normalize(t["content"]) for t in config["added_tokens"] if t.get("rstrip") and t.get("normalized")
+        }
         self.truncation: dict[str, Any] | None = config.get("truncation")
 
     def encode(self, text: str) -> list[int]:
@@ -94,10 +103,10 @@ class ReferenceBpe:
         pretokens = self.split.findall(piece) if self.split else [piece]
         return ["".join(byte_chars()[b] for b in p.encode("utf-8")) for p in pretokens]
 
-    @staticmethod
-    def split_added_tokens(text: str, added: dict[str, int]) -> list[tuple[str, int | None, int]]:
+    def split_added_tokens(self, text: str, added: dict[str, int]) -> list[tuple[str, int | None, int]]:
         """Leftmost-longest matches of added tokens and the non-empty text between them: (piece, id or None,
-        where it starts in ``text``)."""
+        where it starts in ``text``). An lstrip / rstrip token also takes the Unicode whitespace before / after it
+        (back to the previous match at most)."""
         result: list[tuple[str, int | None, int]] = []
         start = plain = 0
         while start < len(text):
@@ -105,10 +114,17 @@ class ReferenceBpe:
             if match is None:
                 start += 1
                 continue
-            if plain < start:
-                result.append((text[plain:start], None, plain))
-            result.append((match, added[match], start))
-            start = plain = start + len(match)
+            first, stop = start, start + len(match)
+            if match in self.lstrip:
+                while first > plain and text[first - 1].isspace() and text[first - 1] not in "\x1c\x1d\x1e\x1f":
+                    first -= 1
+            if match in self.rstrip:
+                while stop < len(text) and text[stop].isspace() and text[stop] not in "\x1c\x1d\x1e\x1f":
+                    stop += 1
+            if plain < first:
+                result.append((text[plain:first], None, plain))
+            result.append((match, added[match], first))
+            start = plain = stop
         if plain < len(text):
             result.append((text[plain:], None, plain))
         return result

@@ -52,25 +52,28 @@ class ReferenceUnigram:
         if scheme is None:
             scheme = "always" if metaspace.get("add_prefix_space", True) else "never"
         self.prepend = scheme == "always"
+        self.prepend_first = scheme == "first"
         self.split: bool = metaspace.get("split", True)
         self.added = {t["content"]: t for t in tokenizer_json.get("added_tokens", [])}
         self.truncation: dict[str, Any] | None = tokenizer_json.get("truncation")
 
     def encode(self, text: str) -> list[int]:
         ids: list[int] = []
-        for piece, added_id in self.split_added_tokens(text):
+        for piece, added_id, start in self.split_added_tokens(text):
             if added_id is not None:
                 ids.append(added_id)
                 continue
-            for pretoken in self.pre_tokenize(self.normalize(piece)):
+            normalized, origins = self.normalize_with_offsets(piece)
+            for pretoken in self.pre_tokenize(normalized, [start + o for o in origins]):
                 ids.extend(self.tokenize(pretoken))
         if self.truncation is not None and len(ids) > self.truncation["max_length"]:
             keep = self.truncation["max_length"]
             ids = ids[len(ids) - keep :] if self.truncation["direction"].lower() == "left" else ids[:keep]
         return ids
 
-    def split_added_tokens(self, text: str) -> list[tuple[str, int | None]]:
-        out: list[tuple[str, int | None]] = []
+    def split_added_tokens(self, text: str) -> list[tuple[str, int | None, int]]:
+        """(piece, added token id or None, where the piece starts in ``text``)."""
+        out: list[tuple[str, int | None, int]] = []
         done = start = 0
         while start < len(text):
             matches = [t for t in self.added if text.startswith(t, start)]
@@ -87,63 +90,105 @@ class ReferenceUnigram:
                 while stop < len(text) and text[stop] in WHITE_SPACE:
                     stop += 1
             if done < first:
-                out.append((text[done:first], None))
-            out.append((token, entry["id"]))
+                out.append((text[done:first], None, done))
+            out.append((token, entry["id"], first))
             done = start = stop
         if done < len(text):
-            out.append((text[done:], None))
+            out.append((text[done:], None, done))
         return out
 
     def normalize(self, text: str) -> str:
+        return self.normalize_with_offsets(text)[0]
+
+    def normalize_with_offsets(self, text: str) -> tuple[str, list[int]]:
+        """The normalized text and, for each of its characters, the offset in ``text`` of the character it came
+        from, tracked as tokenizers' alignments are (Metaspace's prepend_scheme first reads them): a replacement
+        takes the offset of what it replaces; the charsmap's deletions before the first character it keeps are not
+        recorded by tokenizers (its ``Precompiled`` attaches a deletion to the previous character), so that
+        character takes the offset of the first deleted one."""
+        chars = [(c, i) for i, c in enumerate(text)]
         for step in self.normalizers:
             kind = step["type"]
             if kind == "Precompiled":
-                text = self.precompiled(text, base64.b64decode(step["precompiled_charsmap"]))
+                chars = self.precompiled_offsets(chars, base64.b64decode(step["precompiled_charsmap"]))
             elif kind == "Replace":
                 pattern = step["pattern"]
-                if "Regex" in pattern:
-                    text = re.sub(pattern["Regex"], step["content"], text)
-                else:
-                    text = text.replace(pattern["String"], step["content"])
+                joined = "".join(c for c, _ in chars)
+                regex = pattern["Regex"] if "Regex" in pattern else re.escape(pattern["String"])
+                out: list[tuple[str, int]] = []
+                done = 0
+                for match in re.finditer(regex, joined):
+                    out += chars[done : match.start()]
+                    if match.start() < match.end():
+                        out += [(c, chars[match.start()][1]) for c in step["content"]]
+                    done = match.end()
+                chars = out + chars[done:]
             elif kind == "Strip":
                 if step.get("strip_left", step.get("left")):
-                    text = text.lstrip(WHITE_SPACE)
+                    while chars and chars[0][0] in WHITE_SPACE:
+                        chars = chars[1:]
                 if step.get("strip_right", step.get("right")):
-                    text = text.rstrip(WHITE_SPACE)
+                    while chars and chars[-1][0] in WHITE_SPACE:
+                        chars = chars[:-1]
             elif kind == "Prepend":
-                text = step["prepend"] + text if text else text
+                chars = [(c, chars[0][1]) for c in step["prepend"]] + chars if chars else chars
             elif kind in ("NFC", "NFD", "NFKC", "NFKD", "StripAccents", "Lowercase", "Nmt"):
-                text = named_normalizer(kind, text)
+                # Their offsets are not tracked (the generator refuses prepend_scheme first after them): every
+                # character takes the offset of the text's first one
+                new = named_normalizer(kind, "".join(c for c, _ in chars))
+                chars = [(c, chars[0][1]) for c in new] if chars else []
             else:
                 raise ValueError(f"reference: normalizer {kind} not reproduced")
-        return text
+        return "".join(c for c, _ in chars), [o for _, o in chars]
 
     @staticmethod
-    def precompiled(text: str, blob: bytes) -> str:
+    def precompiled_offsets(chars: list[tuple[str, int]], blob: bytes) -> list[tuple[str, int]]:
         units, strings = _precompiled.parse(blob)
 
         def transform(part: str) -> str | None:
             found = _precompiled.common_prefix_search(units, part.encode("utf-8"))
             return _precompiled.replacement(strings, found[0]) if found else None
 
-        out = []
+        # tokenizers' Precompiled::normalize records, per replaced part, its new characters with a change each
+        # (0: replaces one character; +1: inserted; a shorter replacement adds its deficit to the last character
+        # recorded so far, even one of an earlier part, or to nothing at the very start), then applies them
+        text = "".join(c for c, _ in chars)
+        recorded: list[list[Any]] = []
         for cluster in _graphemes.clusters(text):
-            if len(cluster.encode("utf-8")) < 6:
-                whole = transform(cluster)
-                if whole is not None:
-                    out.append(whole)
+            whole = transform(cluster) if len(cluster.encode("utf-8")) < 6 else None
+            parts = [(cluster, whole)] if whole is not None else [(ch, transform(ch)) for ch in cluster]
+            for part, new in parts:
+                if new is None:
+                    recorded.append([part, 0])
                     continue
-            for ch in cluster:
-                one = transform(ch)
-                out.append(ch if one is None else one)
-        return "".join(out)
+                recorded += [[c, 0] for c in new]
+                grown = len(new) - len(part)
+                for entry in recorded[len(recorded) - grown :] if grown > 0 else []:
+                    entry[1] = 1
+                if grown < 0 and recorded:
+                    recorded[-1][1] += grown
+        out: list[tuple[str, int]] = []
+        at = 0  # the next original character a non-inserted one consumes
+        for c, change in recorded:
+            if change > 0:
+                out.append((c, chars[at - 1][1] if at else 0))
+            else:
+                out.append((c, chars[min(at, len(chars) - 1)][1]))
+                at += 1 - change
+        return out
 
-    def pre_tokenize(self, text: str) -> list[str]:
-        words = [w for w in re.split(f"[{WHITE_SPACE}]", text) if w] if self.whitespace_split else [text]
+    def pre_tokenize(self, text: str, origins: list[int]) -> list[str]:
+        """``origins``: each character's offset in the original text (prepend_scheme first: only a pre-token
+        whose first character is at offset 0 gets the replacement)."""
+        if self.whitespace_split:
+            spans = [(m.start(), m.group()) for m in re.finditer(f"[^{WHITE_SPACE}]+", text)]
+        else:
+            spans = [(0, text)] if text else []
         out = []
-        for word in words:
+        for at, word in spans:
             word = word.replace(" ", self.replacement)
-            if self.prepend and word and not word.startswith(self.replacement):
+            prepend = self.prepend or (self.prepend_first and origins[at] == 0)
+            if prepend and word and not word.startswith(self.replacement):
                 word = self.replacement + word
             if not self.split:
                 out.append(word)

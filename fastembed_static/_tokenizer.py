@@ -16,6 +16,13 @@ from typing import Final
 
 _SURROGATE: Final = re.compile("[" + chr(0xD800) + "-" + chr(0xDFFF) + "]")  # mypyc rejects surrogate literals
 CACHE_LIMIT: Final = 1 << 18
+# Unicode White_Space (Rust's char::is_whitespace): what an added token's lstrip / rstrip takes, and Unigram's
+# WhitespaceSplit and Strip
+WHITE_SPACE: Final = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680"
+    + "".join([chr(c) for c in range(0x2000, 0x200B)])
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
 
 
 class BadTextError(ValueError):
@@ -24,9 +31,12 @@ class BadTextError(ValueError):
 
 class AddedTokens:
     """Added tokens, matched verbatim in the raw text before anything else runs (shared by every tokenizer core:
-    WordPiece here, BPE in :mod:`fastembed_static._bpe`)."""
+    WordPiece here, BPE in :mod:`fastembed_static._bpe`, Unigram in :mod:`fastembed_static._unigram`). A token in
+    ``lstrip`` / ``rstrip`` also takes the whitespace before / after it, as tokenizers' ``added_vocabulary.rs``."""
 
-    def __init__(self, added_tokens: list[tuple[str, int]]) -> None:
+    def __init__(
+        self, added_tokens: list[tuple[str, int]], lstrip: tuple[str, ...] = (), rstrip: tuple[str, ...] = ()
+    ) -> None:
         self.ids: dict[str, int] = dict(added_tokens)
         self.first_chars: str = "".join(sorted({t[0] for t, _ in added_tokens}))
         # Longest first: at one position a regex alternation takes the first alternative that matches, so this
@@ -35,6 +45,9 @@ class AddedTokens:
         self.pattern: re.Pattern[str] | None = (
             re.compile("(" + "|".join(re.escape(t) for t in ordered) + ")") if ordered else None
         )
+        self.lstrip: set[str] = {t for t in lstrip if t in self.ids}
+        self.rstrip: set[str] = {t for t in rstrip if t in self.ids}
+        self.strips = bool(self.lstrip or self.rstrip)
 
     def may_hold(self, text: str) -> bool:
         """Whether ``text`` may hold an added token (False: it holds none)."""
@@ -47,9 +60,35 @@ class AddedTokens:
 
     def split(self, text: str) -> list[str]:
         """``text`` cut around its added tokens: items at odd indices are added tokens (keys of ``ids``), the
-        others the (possibly empty) text between them."""
+        others the (possibly empty) text between them, less the whitespace that lstrip / rstrip tokens took. The
+        item at index 0 starts at the start of ``text``."""
         pattern = self.pattern
-        return [text] if pattern is None else pattern.split(text)
+        if pattern is None:
+            return [text]
+        if not self.strips:
+            return pattern.split(text)
+        # tokenizers' find_matches: matches are found in the text as it is (a token's rstrip does not hide a
+        # match that starts inside the whitespace it took); lstrip stops at the end of the previous match
+        parts: list[str] = []
+        done = 0
+        size = len(text)
+        for match in pattern.finditer(text):
+            first = match.start()
+            stop = match.end()
+            token = match.group()
+            if token in self.lstrip:
+                while first > 0 and text[first - 1] in WHITE_SPACE:
+                    first -= 1
+                if first < done:
+                    first = done
+            if token in self.rstrip:
+                while stop < size and text[stop] in WHITE_SPACE:
+                    stop += 1
+            parts.append(text[done:first] if done < first else "")
+            parts.append(token)
+            done = stop
+        parts.append(text[done:] if done < size else "")
+        return parts
 
 
 def truncate(ids: list[int], truncate_to: int, truncate_left: bool) -> list[int]:

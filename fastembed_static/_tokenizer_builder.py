@@ -70,11 +70,13 @@ def _build_bpe(
     normalize = None if all(isinstance(step, str) for step in steps) else _bpe_normalizer(steps)
     added = [(str(t["content"]), int(t["id"])) for t in config["added_tokens"] if not t.get("normalized")]
     # tokenizers matches an added token with normalized=true as its normalized content, in the normalized text
+    content_normalizer = normalize if normalize is not None else _bpe_normalizer(steps) if steps else None
     normalized_added = [
-        (_normalized_content(str(t["content"]), steps, normalize), int(t["id"]))
+        (str(t["content"]) if content_normalizer is None else content_normalizer(str(t["content"])), int(t["id"]), t)
         for t in config["added_tokens"]
         if t.get("normalized")
     ]
+    raw_strips = [t for t in config["added_tokens"] if not t.get("normalized")]
     truncation = config.get("truncation")
     merges = extras["MERGES"]
     return core(
@@ -98,9 +100,13 @@ def _build_bpe(
         metaspace_split=bool(metaspace and pre["split"]),
         word_boundary=_word_boundary(pre, steps),
         added_tokens=added,
-        normalized_added_tokens=[(content, i) for content, i in normalized_added if content],
+        normalized_added_tokens=[(content, i) for content, i, _ in normalized_added if content],
         truncate_to=int(truncation["max_length"]) if truncation else -1,
         truncate_left=bool(truncation and truncation["direction"] == "left"),
+        lstrip=tuple([str(t["content"]) for t in raw_strips if t.get("lstrip")]),
+        rstrip=tuple([str(t["content"]) for t in raw_strips if t.get("rstrip")]),
+        normalized_lstrip=tuple([content for content, _, t in normalized_added if content and t.get("lstrip")]),
+        normalized_rstrip=tuple([content for content, _, t in normalized_added if content and t.get("rstrip")]),
     )
 
 
@@ -110,12 +116,6 @@ def _bpe_normalizer(steps: list[Any]) -> Callable[[str], str]:
     from ._unicode_forms import named_step
 
     return _chain([named_step(step) if isinstance(step, str) else _normalizer_step(step, None) for step in steps])
-
-
-def _normalized_content(content: str, steps: list[Any], normalize: Callable[[str], str] | None) -> str:
-    if normalize is not None:
-        return normalize(content)
-    return _bpe_normalizer(steps)(content) if steps else content
 
 
 def _word_boundary(pre: dict[str, Any] | None, steps: list[Any]) -> str:
@@ -140,6 +140,7 @@ def build_unigram(config: dict[str, Any], tokens: list[str], scores: str, core: 
     for step in config["normalizers"]:
         steps.append(_normalizer_step(step, Charsmap(config["charsmap"]) if step["type"] == "Precompiled" else None))
     truncation = config.get("truncation")
+    normalize = _chain(steps)
     return core(
         tokens=tokens,
         scores=[float(s) for s in scores.split(" ")],
@@ -149,14 +150,22 @@ def build_unigram(config: dict[str, Any], tokens: list[str], scores: str, core: 
             (str(t["content"]), int(t["id"]), bool(t.get("lstrip", False)), bool(t.get("rstrip", False)))
             for t in config["added_tokens"]
         ],
-        normalize=_chain(steps),
+        normalize=normalize,
         whitespace_split=bool(config["whitespace_split"]),
         replacement=str(config["replacement"]),
         prepend=config["prepend_scheme"] == "always",
         split=bool(config["split"]),
         truncate_to=int(truncation["max_length"]) if truncation else -1,
         truncate_left=bool(truncation and truncation["direction"] == "left"),
+        at_origin=None if config["prepend_scheme"] != "first" else _at_origin(config, normalize),
     )
+
+
+def _at_origin(config: dict[str, Any], normalize: Callable[[str], str]) -> Callable[[str], int]:
+    from ._origin import first_at_origin
+
+    steps = config["normalizers"]
+    return first_at_origin(steps, config["charsmap"], normalize, bool(config["whitespace_split"]))
 
 
 def _normalizer_step(step: dict[str, Any], charsmap: Any) -> Callable[[str], str]:

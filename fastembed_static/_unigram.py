@@ -20,14 +20,11 @@ try:  # mypyc compiles i64 variables to C integers; plain Python (and a runtime 
 except ImportError:  # pragma: no cover - mypy_extensions comes with mypy, which builds the compiled core
     i64 = int  # type: ignore[misc]
 
-from fastembed_static._tokenizer import BadTextError  # absolute: tests load this file alone as the pure twin
+# absolute: tests load this file alone as the pure twin
+from fastembed_static._tokenizer import WHITE_SPACE as WHITE_SPACE  # re-exported: the builder's Strip uses it
+from fastembed_static._tokenizer import AddedTokens, BadTextError
 
 _SURROGATE: Final = re.compile("[" + chr(0xD800) + "-" + chr(0xDFFF) + "]")
-WHITE_SPACE: Final = (
-    "\t\n\x0b\x0c\r \x85\xa0\u1680"
-    + "".join([chr(c) for c in range(0x2000, 0x200B)])
-    + "\u2028\u2029\u202f\u205f\u3000"
-)
 CACHE_LIMIT: Final = 1 << 18
 UNK_PENALTY: Final = 10.0
 TRIE_MUL_NODE: Final = 0x2545F491  # hash multipliers under 2**30: mypyc multiplies such tagged ints inline
@@ -168,7 +165,11 @@ class UnigramTokenizer:
         split: bool,
         truncate_to: int,
         truncate_left: bool,
+        at_origin: Callable[[str], int] | None = None,
     ) -> None:
+        """``prepend``: Metaspace's prepend_scheme always; ``at_origin`` (not None): prepend_scheme first, only the
+        pre-token that starts at offset 0 of the original text gets the replacement, as tokenizers' ``metaspace.rs``
+        (``at_origin(text)``: how many of the first pre-tokens of ``text`` do; :mod:`fastembed_static._origin`)."""
         self.vocab: dict[str, int] = {token: i for i, token in enumerate(tokens)}
         self.scores = scores
         self.trie = Trie([token[::-1] for token in tokens])  # reversed: Viterbi walks back from each end
@@ -189,16 +190,12 @@ class UnigramTokenizer:
         # Metaspace's split: each replacement character starts a piece; text before the first one is a piece too
         escaped = re.escape(replacement)
         self.piece_re = re.compile(f"[^{escaped}]+|{escaped}[^{escaped}]*")
-        self.added: dict[str, int] = {t[0]: t[1] for t in added_tokens}
-        self.lstrip: set[str] = {t[0] for t in added_tokens if t[2]}
-        self.rstrip: set[str] = {t[0] for t in added_tokens if t[3]}
-        ordered = sorted(self.added, key=len, reverse=True)
-        self.added_re: re.Pattern[str] | None = (
-            re.compile("|".join([re.escape(t) for t in ordered])) if ordered else None
+        self.at_origin = at_origin
+        self.added = AddedTokens(
+            [(t[0], t[1]) for t in added_tokens],
+            tuple([t[0] for t in added_tokens if t[2]]),
+            tuple([t[0] for t in added_tokens if t[3]]),
         )
-        firsts = sorted({t[0][:1] for t in added_tokens})
-        # The first characters of the added tokens, when few (else empty: the regex always searches)
-        self.added_firsts: list[str] = firsts if len(firsts) <= 4 and "" not in firsts else []
         self.truncate_to = truncate_to
         self.truncate_left = truncate_left
         self.cache: dict[str, list[int]] = {}
@@ -213,37 +210,16 @@ class UnigramTokenizer:
             if bad is not None:
                 raise BadTextError(f"lone surrogate U+{ord(bad.group()):04X} at character {bad.start()}")
         ids: list[int] = []
-        added_re = self.added_re
-        if added_re is not None and self.added_firsts:
-            seen = False
-            for first_char in self.added_firsts:  # a few first characters: `in` is faster than a regex search
-                if first_char in text:
-                    seen = True
-                    break
-            if not seen:
-                added_re = None
-        if added_re is None:
-            self._encode_plain(text, ids, lattice)
+        added = self.added
+        if added.may_hold(text):
+            parts = added.split(text)
+            for i in range(len(parts)):
+                if i % 2:
+                    ids.append(added.ids[parts[i]])
+                elif parts[i]:
+                    self._encode_plain(parts[i], ids, lattice, i == 0)
         else:
-            done = 0
-            for match in added_re.finditer(text):
-                first = match.start()
-                stop = match.end()
-                if first < done:
-                    continue
-                token = match.group()
-                if token in self.lstrip:
-                    while first > done and text[first - 1] in WHITE_SPACE:
-                        first -= 1
-                if token in self.rstrip:
-                    while stop < len(text) and text[stop] in WHITE_SPACE:
-                        stop += 1
-                if done < first:
-                    self._encode_plain(text[done:first], ids, lattice)
-                ids.append(self.added[token])
-                done = stop
-            if done < len(text):
-                self._encode_plain(text[done:], ids, lattice)
+            self._encode_plain(text, ids, lattice, True)
         if self.truncate_to >= 0 and len(ids) > self.truncate_to:
             ids = ids[len(ids) - self.truncate_to :] if self.truncate_left else ids[: self.truncate_to]
         return ids
@@ -256,7 +232,8 @@ class UnigramTokenizer:
             ids.extend(self._encode(text, lattice))
             lengths.append(len(ids) - before)
 
-    def _encode_plain(self, text: str, ids: list[int], lattice: Lattice) -> None:
+    def _encode_plain(self, text: str, ids: list[int], lattice: Lattice, at_start: bool) -> None:
+        """``text``: a piece of the raw text between added tokens (``at_start``: at offset 0 of the text)."""
         normalized = self.normalize(text)
         if not normalized:
             return
@@ -264,13 +241,17 @@ class UnigramTokenizer:
         words: list[str] = [normalized] if whitespace_re is None else whitespace_re.split(normalized)
         replacement = self.replacement
         cache = self.cache
+        # prepend_scheme first: only the words that start at offset 0 of the original text (the first, if any)
+        at_origin = self.at_origin
+        first_words = at_origin(text) if at_start and at_origin is not None else 0
         for word in words:
             if not word:
                 continue
             if " " in word:
                 word = word.replace(" ", replacement)
-            if self.prepend and word[0] != replacement:
+            if (self.prepend or first_words > 0) and word[0] != replacement:
                 word = replacement + word
+            first_words -= 1
             if self.split:
                 for piece in self.piece_re.findall(word):
                     self._piece(piece, ids, cache, lattice)

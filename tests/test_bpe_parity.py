@@ -457,7 +457,7 @@ REFUSED: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "merge out of vocab": (lambda d: d["model"]["merges"].append("Ġ zzzqq"), "'zzzqq' is not in the vocabulary"),
     "merge of three": (lambda d: d["model"]["merges"].insert(0, "a b c"), "merge 1 'a b c' is not two tokens"),
     "unk not in vocab": (lambda d: d["model"].update(unk_token="<nope>"), "unk_token '<nope>' is not in the vocab"),
-    "lstrip added token": (lambda d: d["added_tokens"][0].update(lstrip=True), "sets lstrip=true"),
+    "single_word added token": (lambda d: d["added_tokens"][0].update(single_word=True), "sets single_word=true"),
     "vocab gap": (lambda d: d["model"]["vocab"].update({"Ġthe": 99999}), "without gaps"),
 }
 

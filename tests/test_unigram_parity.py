@@ -15,6 +15,7 @@ for every code point (minutes).
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import lzma
 import os
@@ -36,6 +37,7 @@ from fastembed_static.gen.tokenizer_spec import read_tokenizer
 
 from .helpers import make_st_model, pure_core, random_table, write_safetensors
 from .multilingual import load_multilingual
+from .stress_texts import all_stress_sets
 
 DATA = Path(__file__).resolve().parent / "data" / "unigram"
 EXHAUSTIVE = os.environ.get("FASTEMBED_STATIC_EXHAUSTIVE") == "1"
@@ -57,10 +59,19 @@ def _hub_style() -> dict[str, Any]:
     return data
 
 
+def _first(data: dict[str, Any]) -> dict[str, Any]:
+    """A substitute for a real file with Metaspace ``prepend_scheme: "first"`` (what transformers' converters write
+    for ``legacy=False``; no such Unigram file was found in a public repository here): the same file, scheme first."""
+    pre = data["pre_tokenizer"]
+    (pre["pretokenizers"][-1] if pre["type"] == "Sequence" else pre)["prepend_scheme"] = "first"
+    return data
+
+
 VARIANTS: dict[str, Callable[[], dict[str, Any]]] = {
     "real mbart-trimmed": lambda: _load(REAL),
     "converted (XLM-R converter)": lambda: _load(CONVERTED),
     "hub XLM-R style": _hub_style,
+    "hub XLM-R style, prepend_scheme first": lambda: _first(_hub_style()),
 }
 
 
@@ -276,7 +287,7 @@ def test_generated_model_reloads_and_validates(model_dirs: tuple[Path, Path, int
     meta_path = folder / "model.json"
     original = json.loads(meta_path.read_text(encoding="utf-8"))
     bad_values: list[tuple[str, object]] = [
-        ("prepend_scheme", "first"),
+        ("prepend_scheme", "sometimes"),
         ("replacement", "ab"),
         ("byte_fallback", "yes"),
         ("charsmap", {"a": 1}),
@@ -325,7 +336,7 @@ def _refused(tmp_path: Path, data: dict[str, Any], match: str) -> None:
         (lambda d: d.update(normalizer={"type": "BertNormalizer"}), "'BertNormalizer'"),
         (lambda d: d.update(normalizer={"type": "Replace", "pattern": {"Regex": "\\s+"}, "content": " "}), "Replace"),
         (lambda d: d.update(pre_tokenizer={"type": "ByteLevel"}), "ByteLevel"),
-        (lambda d: d["pre_tokenizer"]["pretokenizers"][1].update(prepend_scheme="first"), "'first'"),
+        (lambda d: d["pre_tokenizer"]["pretokenizers"][1].update(prepend_scheme="sometimes"), "'sometimes'"),
         (lambda d: d["model"].update(unk_id=None), "unk_id"),
         (lambda d: d["added_tokens"][0].update(normalized=True), "normalized"),
         (lambda d: d["model"]["vocab"][7].__setitem__(1, "x"), "vocab entry 7"),
@@ -335,3 +346,84 @@ def test_unsupported_components_refused_by_name(tmp_path: Path, change: Callable
     data = _load(CONVERTED)
     change(data)
     _refused(tmp_path, data, match)
+
+
+# --- prepend_scheme first: the pre-token at offset 0 of the original text -------------------------------------
+
+# Unicode White_Space, characters the charsmap deletes or writes as a space, and ones it expands into a space and
+# a mark (U+00A8, U+00B4): what moves the first pre-token off offset 0 (tokenizers' alignments)
+LEADING = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2003\u200a\u2028\u2029\u202f\u205f\u3000\x1c\x00\x01\x7f\u200b\u200d\ufeff\u00ad"
+)
+LEADING += "\u00a8\u00b4\u00bd\u2474\u3000\uff21"
+
+FIRST_NORMALIZERS: dict[str, list[dict[str, Any]]] = {
+    "Precompiled": [],
+    "Precompiled, Strip": [{"type": "Strip", "strip_left": True, "strip_right": True}],
+    "Precompiled, Strip left, Replace": [
+        {"type": "Strip", "strip_left": True, "strip_right": False},
+        {"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": " "},
+    ],
+    "Strip, Precompiled": [],
+    "Precompiled, Prepend": [{"type": "Prepend", "prepend": "\u2581"}],
+}
+
+
+def _first_texts() -> list[str]:
+    texts = ["", " ", "  ", "\u2581", "\u2581a", " \u2581 a"]
+    for token in ("<mask>", "<s>", "</s>", "<unk>"):
+        for w in LEADING:
+            for a in ("", "x", "hi there", "\u00a8", "\u200b", "\u00a8\u0301q"):
+                texts += [a + w + token + w + "y", w + a + token, token + w + a, w + token + a, a + w + "q"]
+                texts += [w + w + a, w + a + " " + token, a + w]
+    for w in LEADING:
+        for v in LEADING:
+            texts += [w + v + "q r", w + "q" + v, w + v]
+    return texts
+
+
+@pytest.mark.parametrize("normalizers", sorted(FIRST_NORMALIZERS))
+@pytest.mark.parametrize("whitespace_split", [True, False], ids=["WhitespaceSplit", "Metaspace alone"])
+def test_prepend_scheme_first(normalizers: str, whitespace_split: bool, tmp_path: Path) -> None:
+    """Added tokens at the start (``<mask>`` takes the whitespace before it), leading whitespace and characters the
+    normalizer deletes, expands or strips, empty strings; with every normalizer step before the pre-tokenizer."""
+    data = _first(_load(CONVERTED))
+    if not whitespace_split:
+        data["pre_tokenizer"] = data["pre_tokenizer"]["pretokenizers"][-1]
+    precompiled = data["normalizer"]
+    steps = FIRST_NORMALIZERS[normalizers]
+    if normalizers.startswith("Strip"):
+        steps = [{"type": "Strip", "strip_left": True, "strip_right": True}, precompiled]
+    else:
+        steps = [precompiled, *steps]
+    data["normalizer"] = {"type": "Sequence", "normalizers": steps}
+    VARIANTS["test"] = lambda: copy.deepcopy(data)
+    try:
+        setup = Setup("test", tmp_path)
+    finally:
+        del VARIANTS["test"]
+    texts = _first_texts() + ADVERSARIAL
+    chars = _code_points()[::29]
+    setup.check(texts)
+    setup.check(chars + [" " + c + "b" for c in chars[::5]] + [c + " a" for c in chars[1::5]], reference=False)
+    setup.check(chars[::7])
+    langs = load_multilingual()
+    setup.check([t for items in langs.values() for t in items[::25]], reference=False)
+    setup.check([t for items in langs.values() for t in items[::150]])
+    for texts in all_stress_sets().values():
+        setup.check(texts[::3], reference=False)
+    firsts = setup.expected(["hi", " hi", "\u3000hi", "<mask>hi"])
+    assert firsts[0] != firsts[1] or not whitespace_split, "tokenizers: no ▁ before a word not at offset 0"
+
+
+def test_prepend_scheme_first_with_an_untracked_normalizer_is_refused(tmp_path: Path) -> None:
+    """The runtime replays the offsets of Precompiled, Replace, Strip and Prepend only."""
+    import fastembed_static.gen.unigram_spec as spec
+
+    data = _first(_load(CONVERTED))
+    tracks = spec.FIRST_TRACKS
+    try:
+        spec.FIRST_TRACKS = ("Replace", "Strip", "Prepend")
+        _refused(tmp_path, data, "prepend_scheme first after the normalizer 'Precompiled'")
+    finally:
+        spec.FIRST_TRACKS = tracks

@@ -10,7 +10,8 @@ pre-tokenizer ``ByteLevel`` (``add_prefix_space``, ``use_regex``; ``trim_offsets
 ``NFKD``, ``StripAccents``, ``Lowercase``, ``Nmt`` (reproduced by ``_unicode_forms``), ``Prepend``, ``Replace`` (a
 literal string, or the regex ``" {2,}"``) or a ``Sequence`` of those; added tokens
 matched in the raw text (``normalized`` false) or in the normalized text (``normalized`` true: matched as their
-normalized content, as tokenizers does). The decoder and post-processor do not change the ids of
+normalized content, as tokenizers does), with ``lstrip`` / ``rstrip`` (the match takes the whitespace before /
+after it, in the text it is matched in). The decoder and post-processor do not change the ids of
 ``encode(text, add_special_tokens=False)`` and are not read.
 """
 
@@ -68,6 +69,8 @@ class BpeSpec:
             "added_tokens": [
                 {"content": t.content, "id": t.id, "special": t.special}
                 | ({"normalized": True} if t.content in self.normalized else {})
+                | ({"lstrip": True} if t.lstrip else {})
+                | ({"rstrip": True} if t.rstrip else {})
                 for t in self.added_tokens
             ],
             "truncation": (
@@ -111,7 +114,7 @@ def read_bpe(path: Path, data: dict[str, Any]) -> BpeSpec:
     if unk_token is not None and (not isinstance(unk_token, str) or unk_token not in vocab):
         raise GenerationError(path, f"BPE unk_token {unk_token!r} is not in the vocabulary")
     merges = _merges(path, model.get("merges"), vocab, prefix)
-    added = _added_tokens(path, data, vocab, normalized_ok=True)
+    added = _added_tokens(path, data, vocab, allow_strip=True, normalized_ok=True)
     normalized = frozenset(entry["content"] for entry in data.get("added_tokens") or [] if entry.get("normalized"))
     for token in (*tokens, *(t.content for t in added)):
         if not token.isascii():

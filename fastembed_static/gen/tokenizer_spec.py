@@ -27,7 +27,7 @@ class AddedToken:
     content: str
     id: int
     special: bool
-    lstrip: bool = False  # Unigram only: the match takes the whitespace before / after it
+    lstrip: bool = False  # Unigram and BPE: the match takes the whitespace before / after it
     rstrip: bool = False
 
 
@@ -220,10 +220,13 @@ def _added_tokens(
             )
         for flag in ("normalized", "single_word") if allow_strip else ("normalized", "lstrip", "rstrip", "single_word"):
             if entry.get(flag, False) and not (flag == "normalized" and normalized_ok):
+                kept: tuple[str, ...] = ("lstrip", "rstrip") if allow_strip else ()
+                kept += ("normalized",) if normalized_ok else ()
                 raise GenerationError(
                     path,
-                    f"added token {content!r} sets {flag}=true; fastembed-static supports only added tokens matched"
-                    " verbatim in the raw text (normalized, lstrip, rstrip and single_word all false)",
+                    f"added token {content!r} sets {flag}=true; fastembed-static reproduces added tokens matched"
+                    f" verbatim in the text, with {', '.join(kept) or 'none of normalized, lstrip, rstrip'}"
+                    f"{' true or false' if kept else ''} and single_word false",
                 )
         strips = {flag: bool(entry.get(flag, False)) for flag in ("lstrip", "rstrip")} if allow_strip else {}
         result.append(AddedToken(content, token_id, bool(entry.get("special", False)), **strips))

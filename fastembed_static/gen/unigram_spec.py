@@ -4,7 +4,7 @@ T5, ALBERT ...) and keep what the runtime needs, refusing by name what it does n
 Supported: normalizer ``Precompiled`` (the charsmap is walked here into a ``{key: replacement}`` table stored in
 model.json), ``Replace`` (a literal string, or the regex ``" {2,}"``), ``Strip``, ``Prepend``, the Unicode
 normalizers ``NFC``, ``NFD``, ``NFKC``, ``NFKD``, ``StripAccents``, ``Lowercase`` and ``Nmt`` (written by name,
-reproduced by ``_unicode_forms``), a ``Sequence`` of these in any order, or none; pre-tokenizer ``Metaspace`` (``prepend_scheme`` always or never, or the legacy
+reproduced by ``_unicode_forms``), a ``Sequence`` of these in any order, or none; pre-tokenizer ``Metaspace`` (``prepend_scheme`` first, always or never, or the legacy
 ``add_prefix_space``; ``split`` true or false), alone or after ``WhitespaceSplit`` in a ``Sequence``; model
 ``Unigram`` (vocab with scores, ``unk_id``, ``byte_fallback``); added tokens matched in the raw text, with
 ``lstrip``/``rstrip``.
@@ -22,6 +22,8 @@ from .._precompiled import CharsmapError, mapping
 from .._unicode_forms import NAMED_STEPS
 from .errors import GenerationError
 from .sentencepiece import metaspace_settings, prepend_step, replace_step
+
+FIRST_TRACKS = ("Precompiled", "Replace", "Strip", "Prepend")  # the steps whose offsets the runtime replays
 
 
 def read_unigram(path: Path, data: dict[str, Any], model: dict[str, Any]) -> dict[str, Any]:
@@ -52,6 +54,14 @@ def read_unigram(path: Path, data: dict[str, Any], model: dict[str, Any]) -> dic
     if not isinstance(byte_fallback, bool):
         raise GenerationError(path, f"Unigram byte_fallback must be true or false, not {byte_fallback!r}")
     steps, charsmap = _normalizers(path, data.get("normalizer"))
+    pre = _pre_tokenizer(path, data.get("pre_tokenizer"))
+    untracked = [step["type"] for step in steps if step["type"] not in FIRST_TRACKS]
+    if pre["prepend_scheme"] == "first" and untracked:
+        # The first pre-token is the one at offset 0 of the original text: the runtime replays these steps'
+        # offsets (_origin.py) to find it; a step it does not replay is refused rather than guessed.
+        raise GenerationError(
+            path, f"unsupported: Metaspace prepend_scheme first after the normalizer {untracked[0]!r}"
+        )
     return {
         "tokens": tokens,
         "scores": scores,
@@ -62,7 +72,7 @@ def read_unigram(path: Path, data: dict[str, Any], model: dict[str, Any]) -> dic
             "byte_fallback": byte_fallback,
             "normalizers": steps,
             "charsmap": charsmap,
-            **_pre_tokenizer(path, data.get("pre_tokenizer")),
+            **pre,
         },
     }
 
@@ -123,5 +133,5 @@ def _pre_tokenizer(path: Path, pre: Any) -> dict[str, Any]:
         )
     return {
         "whitespace_split": names[0] == "WhitespaceSplit",
-        **metaspace_settings(path, steps[-1], ("always", "never")),
+        **metaspace_settings(path, steps[-1], ("first", "always", "never")),
     }
