@@ -487,6 +487,10 @@ def train_settings(args: argparse.Namespace) -> dict[str, Any]:
     for name in ("batch_size", "patience"):
         if not (isinstance(settings[name], int) and settings[name] >= 1):
             raise SystemExit(f"--{name.replace('_', '-')} must be an integer >= 1, not {settings[name]!r}")
+    if args.vocab_size < 0:
+        raise SystemExit(f"--vocab-size must be >= 0, not {args.vocab_size}")
+    if args.vocab_size and args.init is not None:
+        raise SystemExit("--vocab-size distills with a grown vocabulary, so it cannot start from --init's distillation")
     return settings
 
 
@@ -534,8 +538,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     started = time.time()
+    vocabulary = None
+    if args.vocab_size:  # tokenlearn's create_vocab: the corpus's most common words (changes the tokenizer)
+        from tokenlearn.utils import create_vocab
+
+        vocabulary = create_vocab(texts=texts, vocab_size=args.vocab_size)
     if args.init is None:
-        model = distill(model_name=str(_teacher_folder(student, args.cache)), **PARAMETERS)
+        model = distill(model_name=str(_teacher_folder(student, args.cache)), vocabulary=vocabulary, **PARAMETERS)
     else:  # the same distillation, saved earlier by the distill step (float32 safetensors: the same vectors)
         model = _load_distilled(args.init, student)
     distilled = time.time()
@@ -587,11 +596,17 @@ def cmd_train(args: argparse.Namespace) -> int:
         },
         "distill_parameters": PARAMETERS,
         "train": {
-            "function": "tokenlearn.train.train_model (vocabulary unchanged: vocab_size=0; "
-            f"batch {settings['batch_size']}, lr {settings['lr']:g}, patience {settings['patience']}, AdamW, MSE to the targets PCA'd to 256 dims through a trained linear layer that is then "
+            "function": "tokenlearn.train.train_model ("
+            + (
+                f"vocabulary grown by tokenlearn's create_vocab(vocab_size={args.vocab_size}) of the training texts; "
+                if args.vocab_size
+                else "vocabulary unchanged: vocab_size=0; "
+            )
+            + f"batch {settings['batch_size']}, lr {settings['lr']:g}, patience {settings['patience']}, AdamW, MSE to the targets PCA'd to 256 dims through a trained linear layer that is then "
             "dropped, so the student's init and the targets need not share a basis or a teacher)",
             "seed": args.seed,
             "settings": settings,
+            "vocab_size": args.vocab_size,
             "torch_threads": torch.get_num_threads(),
             "rotated_to_principal_axes": args.rotate,
             "init": "distilled in this run" if args.init is None else "the distill step's folder (same parameters)",
@@ -605,6 +620,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         + (f" --student {student}" if student != args.teacher else "")
         + (f" --threads {args.threads}" if args.threads else "")
         + _settings_flags(settings)
+        + (f" --vocab-size {args.vocab_size}" if args.vocab_size else "")
         + (" --rotate" if args.rotate else ""),
         "sha256": {name: _sha256(args.out / name) for name in KEEP},
     }
@@ -726,6 +742,9 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--batch-size", type=int, default=TRAIN_SETTINGS["batch_size"], help="sentences per batch")
     train.add_argument(
         "--patience", type=int, default=TRAIN_SETTINGS["patience"], help="validation checks without gain before stop"
+    )
+    train.add_argument(
+        "--vocab-size", type=int, default=0, help="grow the vocabulary by the corpus's N most common words (0: no)"
     )
     train.add_argument("--out", type=Path, default=HERE / "default_model")
     train.add_argument("--raw-out", type=Path, help="also save tokenlearn's model before the rotation here")

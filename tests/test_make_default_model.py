@@ -227,6 +227,7 @@ def test_rotation_keeps_cosines_and_orders_dims_by_energy(pipeline: ModuleType) 
         ("--batch-size", "0", "--batch-size must be an integer >= 1"),
         ("--patience", "0", "--patience must be an integer >= 1"),
         ("--patience", "-2", "--patience must be an integer >= 1"),
+        ("--vocab-size", "-1", "--vocab-size must be >= 0"),
     ],
 )
 def test_bad_training_settings_are_refused_before_anything_runs(
@@ -235,6 +236,11 @@ def test_bad_training_settings_are_refused_before_anything_runs(
     # refused before the corpus is even looked for: tmp_path holds none, which would be another error
     with pytest.raises(SystemExit, match=message):
         pipeline.main(["train", "--cache", str(tmp_path), f"{option}={value}"])
+
+
+def test_a_grown_vocabulary_cannot_start_from_a_saved_distillation(pipeline: ModuleType, tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="cannot start from --init's distillation"):
+        pipeline.main(["train", "--cache", str(tmp_path), "--vocab-size", "1000", "--init", str(tmp_path)])
 
 
 @pytest.mark.parametrize(("option", "value"), [("--lr", "fast"), ("--batch-size", "2.5"), ("--patience", "none")])
@@ -313,6 +319,7 @@ def test_training_settings_reach_tokenlearn_and_the_provenance(
         assert len(call["train_dataset"]) == 36 and len(call["validation_dataset"]) == 4  # type: ignore[arg-type]
         provenance = json.loads((out / "provenance.json").read_text(encoding="utf-8"))
         assert provenance["train"]["settings"] == settings
+        assert provenance["train"]["vocab_size"] == 0 and "vocabulary unchanged" in provenance["train"]["function"]
         assert provenance["command"] == f"python gen/make_default_model.py train --sentences 40 --seed 21{flags}"
         assert (
             f"batch {settings['batch_size']}, lr {settings['lr']:g}, patience {settings['patience']},"
