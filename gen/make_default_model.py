@@ -510,6 +510,19 @@ def _train_supervised_with(settings: dict[str, Any]) -> None:
     tokenlearn.train.train_supervised = functools.partial(tokenlearn.pretrain.train_supervised, **settings)
 
 
+def _keep_the_best_checkpoint() -> None:
+    """tokenlearn 0.2.1's train_supervised keeps ``state_dict()`` at its lowest validation loss and loads it back at
+    the end, but a state_dict shares the parameters' storage, so the later steps change it too and the model returned
+    is the last one (``patience`` checks past the best). With this, its state_dict is a copy: the best is returned."""
+    import tokenlearn.pretrain
+    import torch
+
+    def state_dict_copy(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return {key: value.clone() for key, value in torch.nn.Module.state_dict(self, *args, **kwargs).items()}
+
+    tokenlearn.pretrain.StaticModelFineTuner.state_dict = state_dict_copy
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     settings = train_settings(args)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -550,6 +563,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     distilled = time.time()
     pad_fixed = _pad_with_the_students_pad_id(model)
     _train_supervised_with(settings)
+    if args.keep_best:
+        _keep_the_best_checkpoint()
     model = train_model(model, texts, targets, device="cpu", pca_dims=PARAMETERS["pca_dims"])
     trained = time.time()
     if args.raw_out is not None:
@@ -607,6 +622,9 @@ def cmd_train(args: argparse.Namespace) -> int:
             "seed": args.seed,
             "settings": settings,
             "vocab_size": args.vocab_size,
+            "checkpoint": "the lowest validation loss (--keep-best)"
+            if args.keep_best
+            else "the last (tokenlearn 0.2.1's, whose saved best shares the parameters' storage)",
             "torch_threads": torch.get_num_threads(),
             "rotated_to_principal_axes": args.rotate,
             "init": "distilled in this run" if args.init is None else "the distill step's folder (same parameters)",
@@ -621,6 +639,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         + (f" --threads {args.threads}" if args.threads else "")
         + _settings_flags(settings)
         + (f" --vocab-size {args.vocab_size}" if args.vocab_size else "")
+        + (" --keep-best" if args.keep_best else "")
         + (" --rotate" if args.rotate else ""),
         "sha256": {name: _sha256(args.out / name) for name in KEEP},
     }
@@ -743,6 +762,7 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument(
         "--patience", type=int, default=TRAIN_SETTINGS["patience"], help="validation checks without gain before stop"
     )
+    train.add_argument("--keep-best", action="store_true", help="return the best validation checkpoint, not the last")
     train.add_argument(
         "--vocab-size", type=int, default=0, help="grow the vocabulary by the corpus's N most common words (0: no)"
     )

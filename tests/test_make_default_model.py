@@ -301,14 +301,15 @@ def test_training_settings_reach_tokenlearn_and_the_provenance(
         return student
 
     monkeypatch.setattr(pretrain, "train_supervised", recorder)
+    monkeypatch.setattr(pretrain.StaticModelFineTuner, "state_dict", pretrain.StaticModelFineTuner.state_dict)
     monkeypatch.setattr(tokenlearn_train, "train_supervised", tokenlearn_train.train_supervised)  # restored after
     monkeypatch.setattr(tokenlearn_train, "PCA", lambda n_components: _IdentityPCA())
     for options, settings, flags in [
         ([], {"lr": 1e-3, "batch_size": 256, "patience": 5}, ""),
         (
-            ["--lr", "3e-3", "--batch-size", "64", "--patience", "2"],
+            ["--lr", "3e-3", "--batch-size", "64", "--patience", "2", "--keep-best"],
             {"lr": 3e-3, "batch_size": 64, "patience": 2},
-            " --lr 0.003 --batch-size 64 --patience 2",
+            " --lr 0.003 --batch-size 64 --patience 2 --keep-best",
         ),
     ]:
         out = tmp_path / f"model{len(calls)}"
@@ -320,6 +321,7 @@ def test_training_settings_reach_tokenlearn_and_the_provenance(
         provenance = json.loads((out / "provenance.json").read_text(encoding="utf-8"))
         assert provenance["train"]["settings"] == settings
         assert provenance["train"]["vocab_size"] == 0 and "vocabulary unchanged" in provenance["train"]["function"]
+        assert provenance["train"]["checkpoint"].startswith("the lowest" if "--keep-best" in options else "the last")
         assert provenance["command"] == f"python gen/make_default_model.py train --sentences 40 --seed 21{flags}"
         assert (
             f"batch {settings['batch_size']}, lr {settings['lr']:g}, patience {settings['patience']},"
@@ -338,3 +340,30 @@ class _IdentityPCA:
 
     def fit_transform(self, x: np.ndarray) -> np.ndarray:
         return x
+
+
+def test_keep_best_makes_tokenlearns_saved_checkpoint_a_copy(
+    pipeline: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tokenlearn 0.2.1 saves ``state_dict()`` as its best checkpoint; an optimizer step changes that saved state too
+    (so the last model comes back), unless --keep-best made it a copy."""
+    pretrain = pytest.importorskip("tokenlearn.pretrain")
+    torch = pytest.importorskip("torch")
+    fine_tuner = pretrain.StaticModelFineTuner
+    monkeypatch.setattr(fine_tuner, "state_dict", fine_tuner.state_dict)  # restored after the test
+
+    def saved_checkpoint_moves() -> bool:
+        torch.manual_seed(0)
+        model = fine_tuner(torch.randn(5, 4), out_dim=2, pad_id=0)
+        saved = model.state_dict()
+        before = {key: value.clone() for key, value in saved.items()}
+        optimizer = torch.optim.AdamW(model.parameters(), lr=0.1)
+        model(torch.tensor([[1, 2, 3]]))[0].sum().backward()
+        optimizer.step()
+        return any(not torch.equal(saved[key], before[key]) for key in before)
+
+    assert saved_checkpoint_moves()  # tokenlearn as it is
+    pipeline._keep_the_best_checkpoint()
+    assert not saved_checkpoint_moves()
+    model = fine_tuner(torch.randn(5, 4), out_dim=2, pad_id=0)
+    model.load_state_dict(model.state_dict())  # the copy still loads back
