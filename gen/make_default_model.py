@@ -613,6 +613,12 @@ def cmd_train(args: argparse.Namespace) -> int:
             "shard_seconds": [
                 json.loads((folder / f"shard_{i:05d}.meta.json").read_text(encoding="utf-8"))["seconds"] for i in shards
             ],
+            # The targets' own hashes: a rerun whose shards differ (the teacher's float rounding may depend on the
+            # CPU) shows it here before the weights differ.
+            "shard_npy_sha256": [
+                json.loads((folder / f"shard_{i:05d}.meta.json").read_text(encoding="utf-8"))["npy_sha256"]
+                for i in shards
+            ],
         },
         "distill_parameters": PARAMETERS,
         "train": {

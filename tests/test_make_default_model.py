@@ -320,6 +320,9 @@ def test_training_settings_reach_tokenlearn_and_the_provenance(
         assert len(call["train_dataset"]) == 36 and len(call["validation_dataset"]) == 4  # type: ignore[arg-type]
         provenance = json.loads((out / "provenance.json").read_text(encoding="utf-8"))
         assert provenance["train"]["settings"] == settings
+        assert provenance["featurize"]["shard_npy_sha256"] == [
+            hashlib.sha256((folder / f"shard_{i:05d}.npy").read_bytes()).hexdigest() for i in (0, 1)
+        ]
         assert provenance["train"]["vocab_size"] == 0 and "vocabulary unchanged" in provenance["train"]["function"]
         assert provenance["train"]["checkpoint"].startswith("the lowest" if "--keep-best" in options else "the last")
         assert provenance["command"] == f"python gen/make_default_model.py train --sentences 40 --seed 21{flags}"
