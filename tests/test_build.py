@@ -52,17 +52,19 @@ def test_float32_bytes_refuse_non_finite_values_even_outside_the_kept_dims(
 
 
 def test_generator_runs_without_numpy_and_writes_the_same_model(tmp_path: Path) -> None:
-    """What the package build does: generate with numpy not importable; the result equals the normal generation
+    """What the package build does (setup.py's ``_source_package``): generate with numpy not importable, from the
+    source tree's ``fastembed_static`` without running its ``__init__``; the result equals the normal generation
     byte for byte, and its table is the source table."""
     table = special_values_table(48)
     model = make_st_model(tmp_path / "m", MRL_TOKENIZER, table, normalize=True)
     script = (
-        "import importlib.util, sys\n"
+        "import sys, types\n"
         "sys.modules['numpy'] = None  # importing numpy now raises ImportError\n"
-        f"spec = importlib.util.spec_from_file_location('gen', {str(GEN_DIR / '__init__.py')!r},"
-        f" submodule_search_locations=[{str(GEN_DIR)!r}])\n"
-        "gen = importlib.util.module_from_spec(spec); sys.modules['gen'] = gen; spec.loader.exec_module(gen)\n"
-        f"gen.generate({str(model)!r}, {str(tmp_path / 'no-numpy')!r}, dims=40)\n"
+        "package = types.ModuleType('fastembed_static')\n"
+        f"package.__path__ = [{str(GEN_DIR.parent)!r}]\n"
+        "sys.modules['fastembed_static'] = package\n"
+        "from fastembed_static.gen import generate\n"
+        f"generate({str(model)!r}, {str(tmp_path / 'no-numpy')!r}, dims=40)\n"
         "assert not any(m == 'numpy' or m.startswith('numpy.') for m, v in sys.modules.items() if v is not None)\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True)
