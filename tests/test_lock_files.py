@@ -65,20 +65,27 @@ def test_a_waiter_on_a_removed_lock_file_locks_the_new_one(tmp_path: Path) -> No
     lock = tmp_path / ".x.lock"
     waiter = (
         "import sys, time\nfrom pathlib import Path\nfrom fastembed_static.gen.locking import file_lock\n"
-        "with file_lock(Path(sys.argv[1])):\n    print(time.monotonic(), flush=True)\n"
+        "print('ready', flush=True)\n"
+        "with file_lock(Path(sys.argv[1])):\n"
+        "    print(time.monotonic(), flush=True)\n    time.sleep(0.5)\n    print(time.monotonic(), flush=True)\n"
     )
     with file_lock(lock):
         process = subprocess.Popen(
             [sys.executable, "-c", waiter, str(lock)], stdout=subprocess.PIPE, text=True, cwd=tmp_path
         )
-        time.sleep(2)  # the waiter opened the file and blocks in flock
+        assert process.stdout is not None
+        # its imports done (seconds on a loaded machine): it is about to open the file and block in flock
+        assert process.stdout.readline().strip() == "ready"
+        time.sleep(1)
         assert process.poll() is None
     with file_lock(lock):  # taken again at once: the waiter, woken on the removed file, must lock this one
+        acquired = time.monotonic()
         time.sleep(1)
         released = time.monotonic()
     stdout, _ = process.communicate(timeout=60)
     assert process.returncode == 0
-    assert float(stdout.strip()) >= released, "the waiter held the lock while this process did"
+    start, end = (float(line) for line in stdout.split())
+    assert start >= released or end <= acquired, "the waiter held the lock while this process did"
     assert not lock.exists()
 
 
